@@ -1,0 +1,269 @@
+"""AutoencoderAnomalyDetector: reconstruction error as an outlier score."""
+
+from __future__ import annotations
+
+from numbers import Real
+
+import numpy as np
+import pandas as pd
+from sklearn.base import OutlierMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._set_output import _get_output_config
+
+from ._base import _BaseAutoencoder
+from ._docs import _fill_doc
+
+# Tukey's fence: errors above Q3 + _TUKEY_K * IQR of the training errors are outliers.
+_TUKEY_K = 1.5
+
+
+@_fill_doc(
+    n_components=4,
+    hidden_layer_sizes="(64, 32)",
+    dropout=0.0,
+    preprocessing="standard",
+    learning_rate=0.001,
+    weight_decay=0.0,
+    max_epochs=100,
+    early_stopping=False,
+    n_iter_no_change=10,
+    tol=0.0001,
+)
+class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
+    """Unsupervised outlier detection by autoencoder reconstruction error.
+
+    Rows the network reconstructs badly are abnormal. The API and sign conventions
+    are those of :class:`~sklearn.ensemble.IsolationForest`: ``score_samples`` is
+    higher for normal rows (it is the negative reconstruction error),
+    ``decision_function = score_samples - offset_`` is negative for outliers and
+    ``predict`` returns +1 for inliers and -1 for outliers.
+
+    Parameters
+    ----------
+    {network_parameters}
+
+    contamination : "auto" or float in (0, 0.5], default="auto"
+        How the threshold ``offset_`` is set from the training scores. A float is
+        the expected share of outliers: ``offset_`` is that quantile of the
+        training ``score_samples``, so ``predict`` flags that share of the
+        training rows. ``"auto"`` applies Tukey's fence to the training
+        reconstruction errors: a row is an outlier when its error exceeds
+        ``Q3 + 1.5 * (Q3 - Q1)``, with Q1 and Q3 the quartiles of the training
+        errors.
+
+    Attributes
+    ----------
+    {fitted_attributes}
+
+    offset_ : float
+        Threshold on ``score_samples``: ``decision_function = score_samples -
+        offset_``.
+
+    decision_scores_ : ndarray of shape (n_samples,)
+        Outlier scores of the training rows, higher is more abnormal (the
+        reconstruction errors, ``-score_samples``). Named as in PyOD.
+
+    threshold_ : float
+        ``-offset_``: the threshold on ``decision_scores_``, as in PyOD.
+
+    labels_ : ndarray of shape (n_samples,)
+        Training labels as in PyOD: 1 for outliers, 0 for inliers.
+
+    Notes
+    -----
+    Coming from ``pyod.models.auto_encoder.AutoEncoder``: PyOD's
+    ``decision_function(X)`` (higher is more abnormal) is ``-score_samples(X)``
+    here; PyOD's ``predict`` (1 outlier, 0 inlier) corresponds to
+    ``predict(X) == -1``; ``decision_scores_``, ``threshold_`` and ``labels_``
+    carry PyOD's meaning.
+
+    See Also
+    --------
+    AutoencoderTransformer : The same network as a transformer.
+    sklearn.ensemble.IsolationForest : A tree-based detector with the same API.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_autoencoder import AutoencoderAnomalyDetector
+    >>> rng = np.random.RandomState(0)
+    >>> X = np.vstack([rng.normal(size=(200, 5)), rng.normal(8, 1, size=(5, 5))])
+    >>> detector = AutoencoderAnomalyDetector(max_epochs=20, random_state=0).fit(X)
+    >>> int((detector.predict(X[-5:]) == -1).sum())
+    5
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseAutoencoder._parameter_constraints,
+        "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
+    }
+
+    def __init__(
+        self,
+        n_components=4,
+        *,
+        hidden_layer_sizes=(64, 32),
+        activation="relu",
+        dropout=0.0,
+        loss="mse",
+        preprocessing="standard",
+        optimizer="adam",
+        learning_rate=0.001,
+        weight_decay=0.0,
+        batch_size="auto",
+        max_epochs=100,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        random_state=None,
+        device="cpu",
+        verbose=0,
+        callbacks=None,
+        contamination="auto",
+    ):
+        self.n_components = n_components
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.dropout = dropout
+        self.loss = loss
+        self.preprocessing = preprocessing
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+        self.callbacks = callbacks
+        self.contamination = contamination
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train the autoencoder on ``X`` and set the outlier threshold.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training rows; they may contain outliers.
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        self : AutoencoderAnomalyDetector
+            The fitted estimator.
+        """
+        self._fit(X)
+        # Score the caller's rows through the same path as score_samples, so that
+        # predict on the training data reproduces labels_ exactly.
+        scores = self._score_samples(self._check_X(X))
+        if self.contamination == "auto":
+            errors = -scores
+            q1, q3 = np.percentile(errors, [25, 75])
+            self.offset_ = -float(q3 + _TUKEY_K * (q3 - q1))
+        else:
+            self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
+        self.decision_scores_ = -scores
+        self.threshold_ = -self.offset_
+        self.labels_ = (scores < self.offset_).astype(int)
+        return self
+
+    def score_samples(self, X) -> np.ndarray:
+        """Negative reconstruction error of each row; lower is more abnormal.
+
+        The error is the mean over features of :meth:`score_features`: squared
+        error (``loss="mse"``) or binary cross-entropy (``loss="bce"``) per entry,
+        in the space scaled by ``preprocessing``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to score.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            Negative per-row reconstruction error.
+        """
+        return self._score_samples(self._check_X(X))
+
+    def decision_function(self, X) -> np.ndarray:
+        """``score_samples(X) - offset_``: negative for outliers.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to score.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            Shifted scores; below zero means outlier.
+        """
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X) -> np.ndarray:
+        """Label rows: +1 for inliers, -1 for outliers.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to label.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            +1 or -1.
+        """
+        return np.where(self.decision_function(X) < 0, -1, 1)
+
+    def score_features(self, X):
+        """Per-feature reconstruction error of each row: which columns make it abnormal.
+
+        Each entry is the loss of one feature of one row in the scaled space, so
+        that ``score_samples(X) == -score_features(X).mean(axis=1)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to explain.
+
+        Returns
+        -------
+        errors : ndarray or DataFrame of shape (n_samples, n_features)
+            A DataFrame with the input's column names (and index) when ``X`` is a
+            DataFrame or the output is set to pandas with :meth:`set_output`.
+        """
+        index = X.index if isinstance(X, pd.DataFrame) else None
+        errors = self._elementwise_errors(self._check_X(X))
+        as_frame = index is not None or _get_output_config("transform", self)["dense"] == "pandas"
+        if not as_frame:
+            return errors
+        columns = getattr(self, "feature_names_in_", None)
+        if columns is None:
+            columns = [f"x{i}" for i in range(self.n_features_in_)]
+        return pd.DataFrame(errors, columns=columns, index=index)
+
+    def set_output(self, *, transform=None):
+        """Choose the container of :meth:`score_features`' output.
+
+        Parameters
+        ----------
+        transform : {"default", "pandas"} or None, default=None
+            ``"pandas"`` returns DataFrames, ``"default"`` ndarrays, None leaves
+            the setting unchanged.
+
+        Returns
+        -------
+        self : AutoencoderAnomalyDetector
+            The estimator.
+        """
+        if transform is not None:
+            self._sklearn_output_config = {"transform": transform}
+        return self

@@ -1,0 +1,210 @@
+"""AutoencoderTransformer: an autoencoder as a scikit-learn transformer."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
+
+from ._base import _BaseAutoencoder, _check_codes
+from ._docs import _fill_doc
+
+
+@_fill_doc(
+    n_components=2,
+    hidden_layer_sizes="(100,)",
+    dropout=0.0,
+    preprocessing="standard",
+    learning_rate=0.001,
+    weight_decay=0.0,
+    max_epochs=200,
+    early_stopping=False,
+    n_iter_no_change=10,
+    tol=0.0001,
+)
+class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseAutoencoder):
+    """Nonlinear dimensionality reduction with an autoencoder.
+
+    A drop-in alternative to :class:`~sklearn.decomposition.PCA`: ``transform``
+    returns the code of a trained encoder, ``inverse_transform`` decodes codes back
+    to the original feature space, and ``score`` is the negative mean reconstruction
+    error, so that :class:`~sklearn.model_selection.GridSearchCV` without
+    ``scoring`` picks the model that reconstructs held-out rows best.
+
+    The network is a PyTorch module trained by a skorch ``NeuralNet``, kept in
+    ``net_``; the estimator itself holds only plain parameters.
+
+    Parameters
+    ----------
+    {network_parameters}
+
+    Attributes
+    ----------
+    {fitted_attributes}
+
+    See Also
+    --------
+    AutoencoderAnomalyDetector : The same network scoring rows by reconstruction error.
+    sklearn.decomposition.PCA : The linear special case.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sk_autoencoder import AutoencoderTransformer
+    >>> X, _ = load_digits(return_X_y=True)
+    >>> ae = AutoencoderTransformer(n_components=2, max_epochs=5, random_state=0)
+    >>> ae.fit_transform(X).shape
+    (1797, 2)
+    >>> ae.inverse_transform(ae.transform(X[:3])).shape
+    (3, 64)
+    >>> ae.get_feature_names_out()[:2].tolist()
+    ['autoencodertransformer0', 'autoencodertransformer1']
+    """
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        dropout=0.0,
+        loss="mse",
+        preprocessing="standard",
+        optimizer="adam",
+        learning_rate=0.001,
+        weight_decay=0.0,
+        batch_size="auto",
+        max_epochs=200,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        random_state=None,
+        device="cpu",
+        verbose=0,
+        callbacks=None,
+    ):
+        self.n_components = n_components
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.dropout = dropout
+        self.loss = loss
+        self.preprocessing = preprocessing
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+        self.callbacks = callbacks
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train the autoencoder on ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training rows.
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        self : AutoencoderTransformer
+            The fitted estimator.
+        """
+        self._fit(X)
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        """Encode rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to encode.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components_)
+            The codes; float32 for float32 input, float64 otherwise.
+        """
+        X = self._check_X(X)
+        return self._map_batches(X, self.net_.module_.encode, self.n_components_)
+
+    def inverse_transform(self, X) -> np.ndarray:
+        """Decode codes back to the original feature space (scaling undone).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components_)
+            Codes, as returned by :meth:`transform`.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features_in_)
+            Reconstructed rows in the units of the training data.
+        """
+        Z = _check_codes(self, X)
+        decode = self.net_.module_.decode
+        affine = self._affine_tensors(self._device)
+
+        def decode_unscaled(code: torch.Tensor) -> torch.Tensor:
+            reconstruction = decode(code)
+            if affine is None:
+                return reconstruction
+            return (reconstruction - affine[1]) / affine[0]
+
+        return self._map_batches(Z, decode_unscaled, self.n_features_in_, scale=False)
+
+    def score_samples(self, X) -> np.ndarray:
+        """Negative reconstruction error of each row.
+
+        The error is the mean over features of the per-entry loss (squared error
+        for ``loss="mse"``, binary cross-entropy for ``loss="bce"``), measured in the
+        scaled space set by ``preprocessing``. Higher is better.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to score.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            Negative per-row reconstruction error.
+        """
+        return self._score_samples(self._check_X(X))
+
+    def score(self, X, y=None) -> float:
+        """Negative mean reconstruction error of ``X`` (mean of :meth:`score_samples`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to score.
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        score : float
+            Higher is better.
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    @property
+    def _n_features_out(self) -> int:
+        return self.n_components_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
