@@ -107,7 +107,23 @@ class _BaseAutoencoder(BaseEstimator):
 
     # ---------------------------------------------------------------- training
     def _fit(self, X) -> np.ndarray:
-        """Validate, scale and train; return the scaled float32 training rows."""
+        """Validate, scale and train; return the scaled float32 training rows.
+
+        If anything fails, the estimator is restored to its state before the call, so a
+        failed refit never leaves new scaling next to an old network.
+        """
+        state = self.__dict__.copy()
+        try:
+            return self._fit_unguarded(X)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(state)
+            raise
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "net_")
+
+    def _fit_unguarded(self, X) -> np.ndarray:
         self._validate_params()
         # One float32 copy of the input; everything after works in place on it.
         X = validate_data(self, X, dtype=np.float32, copy=True, reset=True)
