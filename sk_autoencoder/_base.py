@@ -127,33 +127,45 @@ class _BaseAutoencoder(BaseEstimator):
         self._validate_params()
         # One float32 copy of the input; everything after works in place on it.
         X = validate_data(self, X, dtype=np.float32, copy=True, reset=True)
-        n_samples, n_features = X.shape
         device = self._resolve_device()
+        self._fit_scaler(X)
+        X_t = self._scale_(torch.from_numpy(X))
+        self._check_scaled_training_data(X_t)
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        net = self._build_net(X.shape, device, seed)
+        self._train(net, X_t, seed)
+        return X
 
+    def _fit_scaler(self, X: np.ndarray) -> None:
+        """Fit ``scaler_`` per ``preprocessing`` and cache it as an affine map."""
         if self.preprocessing is None:
             self.scaler_ = None
         else:
             scaler_cls = StandardScaler if self.preprocessing == "standard" else MinMaxScaler
             self.scaler_ = scaler_cls().fit(X)
         self._set_affine()
-        X_t = torch.from_numpy(X)
-        self._scale_(X_t)
+
+    def _check_scaled_training_data(self, X_t: torch.Tensor) -> None:
         if self.loss == "bce" and (X_t.min() < 0 or X_t.max() > 1):
             raise ValueError(
                 "loss='bce' needs scaled training data in [0, 1]; use "
                 "preprocessing='minmax' or loss='mse'."
             )
 
-        random_state = check_random_state(self.random_state)
-        seed = int(random_state.randint(np.iinfo(np.int32).max))
+    def _build_net(self, shape: tuple[int, int], device: str, seed: int) -> AutoencoderNet:
+        """A fresh, uninitialised training net for rows of ``shape``.
+
+        ``seed`` seeds the net's own generator (shuffling, validation split); weight
+        initialisation is seeded in :meth:`_train`.
+        """
+        n_samples, n_features = shape
         generator = torch.Generator().manual_seed(seed)
         batch_size = min(200, n_samples) if self.batch_size == "auto" else self.batch_size
         module_cls, module_kwargs = self._module_spec(n_features)
         optimizer = self.optimizer
         if isinstance(optimizer, str):
             optimizer = _OPTIMIZERS[optimizer]
-
-        net = AutoencoderNet(
+        return AutoencoderNet(
             module=module_cls,
             criterion=_ReconstructionLoss,
             criterion__loss=self.loss,
@@ -176,14 +188,29 @@ class _BaseAutoencoder(BaseEstimator):
             device=device,
             **{f"module__{k}": v for k, v in module_kwargs.items()},
         )
-        dataset = _TensorDataset(X_t.to(device))
+
+    def _train(
+        self, net: AutoencoderNet, X_t: torch.Tensor, seed: int, *, partial: bool = False
+    ) -> None:
+        """Train ``net`` on scaled rows, then record it and its history.
+
+        ``partial=False`` (re)initialises the net; ``partial=True`` continues training
+        an initialised net (its ``max_epochs`` more epochs).
+        """
+        dataset = _TensorDataset(X_t.to(net.device))
         # Seed torch's global generator (weight init, dropout) without disturbing the
         # caller's: fork_rng restores it afterwards.
-        with torch.random.fork_rng(devices=[] if device == "cpu" else None):
+        with torch.random.fork_rng(devices=[] if net.device == "cpu" else None):
             torch.manual_seed(seed)
-            net.fit(dataset, None)
+            if partial:
+                net.partial_fit(dataset, None)
+            else:
+                net.fit(dataset, None)
         net.module_.eval()
+        self._record_training(net)
 
+    def _record_training(self, net: AutoencoderNet) -> None:
+        """Set ``net_`` and the fitted attributes read from its history."""
         history = net.history
         self.net_ = net
         self.n_components_ = self.n_components
@@ -194,7 +221,6 @@ class _BaseAutoencoder(BaseEstimator):
             self.best_validation_score_ = max(self.validation_scores_)
         elif hasattr(self, "validation_scores_"):
             del self.validation_scores_, self.best_validation_score_
-        return X
 
     def _make_callbacks(self) -> list:
         quiet = self.verbose < 2
