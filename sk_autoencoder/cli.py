@@ -171,9 +171,9 @@ def _show_progress(args) -> bool:
 
 
 def _cmd_fit(args) -> int:
+    model = _ESTIMATORS[args.estimator](**_estimator_params(args))
     table = _read_table(args.input)
     X = _features(table, args.id_column)
-    model = _ESTIMATORS[args.estimator](**_estimator_params(args))
     if _show_progress(args):
         model.set_params(verbose=1)
     model.fit(X)
