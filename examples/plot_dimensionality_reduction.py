@@ -9,6 +9,8 @@ to a few components; we compare how well they reconstruct held-out digits and lo
 the reconstructions.
 """
 
+# sphinx_gallery_thumbnail_number = 2
+
 # %%
 # Data and models
 # ---------------

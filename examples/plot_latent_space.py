@@ -10,6 +10,8 @@ one on the digits with early stopping, check its training with
 and a t-SNE projection.
 """
 
+# sphinx_gallery_thumbnail_number = 2
+
 # %%
 # Training with early stopping
 # ----------------------------

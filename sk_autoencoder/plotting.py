@@ -410,10 +410,13 @@ class ReconstructionDisplay:
                 "axes are dropped it must have two dimensions."
             )
         ax.set_axis_off()
-        # Shared colour limits per column, so an original and its reconstruction are
-        # drawn on the same scale.
-        low = np.minimum(X.min(axis=1), X_rec.min(axis=1))
-        high = np.maximum(X.max(axis=1), X_rec.max(axis=1))
+        # Each column uses its original's colour range for both images, so that the
+        # original always looks the same and reconstruction values beyond the
+        # original's range (e.g. negative pixels) saturate instead of shifting it.
+        low, high = X.min(axis=1), X.max(axis=1)
+        flat = high <= low
+        low = np.where(flat, np.minimum(low, X_rec.min(axis=1)), low)
+        high = np.where(flat, np.maximum(high, X_rec.max(axis=1)), high)
         axes = np.empty((2, n), dtype=object)
         images = np.empty((2, n), dtype=object)
         width, gap = 1.0 / n, 0.04 / n
