@@ -309,6 +309,18 @@ class _BaseAutoencoder(BaseEstimator):
                 out[start:stop] = fn(batch).cpu().numpy()
         return out
 
+    def _reconstruct(self, X) -> np.ndarray:
+        """The network's output for ``X``, in the original units (scaling undone)."""
+        X = self._check_X(X)
+        module = self.net_.module_
+        affine = self._affine_tensors(self._device)
+
+        def reconstruct(batch: torch.Tensor) -> torch.Tensor:
+            output = module(batch)[0]
+            return output if affine is None else (output - affine[1]) / affine[0]
+
+        return self._map_batches(X, reconstruct, self.n_features_in_)
+
     def _elementwise_errors(self, X: np.ndarray) -> np.ndarray:
         """Per-entry reconstruction loss of validated rows, in the scaled space."""
         module = self.net_.module_
