@@ -120,6 +120,14 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
         device="cpu",
         verbose=0,
         callbacks=None,
+        noise=0.0,
+        noise_type="gaussian",
+        sparsity=0.0,
+        contractive=0.0,
+        architecture="dense",
+        beta=1.0,
+        input_shape=None,
+        module=None,
         contamination="auto",
     ):
         self.n_components = n_components
@@ -141,6 +149,14 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
         self.device = device
         self.verbose = verbose
         self.callbacks = callbacks
+        self.noise = noise
+        self.noise_type = noise_type
+        self.sparsity = sparsity
+        self.contractive = contractive
+        self.architecture = architecture
+        self.beta = beta
+        self.input_shape = input_shape
+        self.module = module
         self.contamination = contamination
 
     @_fit_context(prefer_skip_nested_validation=True)
