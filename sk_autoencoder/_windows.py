@@ -60,4 +60,4 @@ def make_windows(series, window: int, step: int = 1) -> np.ndarray:
         raise ValueError(f"window={window} is longer than the series ({n_timesteps} timesteps).")
     # (n_windows, n_channels, window) views, made time-major and copied.
     views = np.lib.stride_tricks.sliding_window_view(series, window, axis=0)[::step]
-    return np.ascontiguousarray(views.transpose(0, 2, 1)).reshape(len(views), -1)
+    return np.array(views.transpose(0, 2, 1).reshape(len(views), -1))  # always a copy
