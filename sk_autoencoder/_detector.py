@@ -197,6 +197,10 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
         error (``loss="mse"``) or binary cross-entropy (``loss="bce"``) per entry,
         in the space scaled by ``preprocessing``.
 
+        With ``architecture="variational"``, the score is instead each row's ELBO
+        (in nats, a sum over features rather than a mean), as described under
+        ``architecture``.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
@@ -243,7 +247,11 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
         """Per-feature reconstruction error of each row: which columns make it abnormal.
 
         Each entry is the loss of one feature of one row in the scaled space, so
-        that ``score_samples(X) == -score_features(X).mean(axis=1)``.
+        that ``score_samples(X) == -score_features(X).mean(axis=1)``. With
+        ``architecture="variational"``, each entry is the loss expected under the
+        posterior ``q(z | x)`` and the rule becomes ``score_samples(X) ==
+        -score_features(X).sum(axis=1) - KL - c`` (the ELBO; ``KL`` and ``c`` as
+        described under ``architecture``).
 
         Parameters
         ----------

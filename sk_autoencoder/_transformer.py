@@ -176,6 +176,10 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         for ``loss="mse"``, binary cross-entropy for ``loss="bce"``), measured in the
         scaled space set by ``preprocessing``. Higher is better.
 
+        With ``architecture="variational"``, the score is instead each row's ELBO
+        (in nats, a sum over features rather than a mean), as described under
+        ``architecture``.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
