@@ -4,6 +4,7 @@ from ._detector import AutoencoderAnomalyDetector
 from ._net import TrainingDivergedError
 from ._transformer import AutoencoderTransformer
 from ._version import __version__
+from ._windows import make_windows
 from .plotting import (
     AnomalyScoreDisplay,
     LatentSpaceDisplay,
@@ -20,4 +21,5 @@ __all__ = [
     "ReconstructionDisplay",
     "TrainingDivergedError",
     "__version__",
+    "make_windows",
 ]

@@ -4,6 +4,7 @@ and batched inference. Subclasses add what their task needs on top (``transform`
 
 from __future__ import annotations
 
+import math
 from numbers import Integral, Real
 
 import numpy as np
@@ -11,7 +12,7 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from skorch.callbacks import Callback, EarlyStopping, PrintLog
 
@@ -23,7 +24,15 @@ from ._net import (
     _ReconstructionLoss,
     elementwise_loss,
 )
-from .modules import _ACTIVATIONS, DenseAutoencoder
+from .modules import (
+    _ACTIVATIONS,
+    AutoencoderModule,
+    ConvolutionalAutoencoder,
+    DenseAutoencoder,
+    RecurrentAutoencoder,
+    VariationalAutoencoder,
+    gaussian_kl,
+)
 
 _OPTIMIZERS = {
     "adam": torch.optim.Adam,
@@ -35,6 +44,18 @@ _OPTIMIZERS = {
 # Rows per batch at inference: large enough to amortise per-call overhead, small
 # enough that transform of millions of rows never builds one giant tensor.
 _INFERENCE_BATCH_SIZE = 16384
+
+_ARCHITECTURES = {
+    "dense": DenseAutoencoder,
+    "variational": VariationalAutoencoder,
+    "convolutional": ConvolutionalAutoencoder,
+    "recurrent": RecurrentAutoencoder,
+}
+
+# Posterior draws behind a variational model's ELBO. The same draws (from a fixed
+# seed) serve every row, so scores are deterministic and do not depend on which
+# other rows share the call.
+_ELBO_DRAWS = 16
 
 
 def _noop(*args, **kwargs):
@@ -69,6 +90,14 @@ class _BaseAutoencoder(BaseEstimator):
         "device": [StrOptions({"cpu", "cuda", "auto"})],
         "verbose": [Interval(Integral, 0, 2, closed="both")],
         "callbacks": [list, None],
+        "noise": [Interval(Real, 0, None, closed="left")],
+        "noise_type": [StrOptions({"gaussian", "masking"})],
+        "sparsity": [Interval(Real, 0, None, closed="left")],
+        "contractive": [Interval(Real, 0, None, closed="left")],
+        "architecture": [StrOptions(set(_ARCHITECTURES))],
+        "beta": [Interval(Real, 0, None, closed="neither")],
+        "input_shape": [tuple, list, None],
+        "module": [type, None],
     }
 
     # ------------------------------------------------------------------ validation
@@ -94,16 +123,78 @@ class _BaseAutoencoder(BaseEstimator):
             )
         return self.device
 
+    def _check_input_shape(self, n_features: int) -> tuple[int, ...] | None:
+        """``input_shape`` as a tuple checked against the architecture and the rows."""
+        arch = self.architecture if self.module is None else "custom"
+        shape = self.input_shape
+        if shape is None:
+            # Defaults that fit any width: a 1-pixel-high image (a 1-D convolution
+            # along the features) and a univariate sequence.
+            return {"convolutional": (1, 1, n_features), "recurrent": (n_features, 1)}.get(arch)
+        if arch in ("dense", "variational"):
+            raise ValueError(
+                f"input_shape={shape!r} is only used by architecture='convolutional' or "
+                f"'recurrent' (or a custom module); architecture={arch!r} reads flat "
+                "rows. architecture='variational' is a dense network: for a "
+                "variational convolutional or recurrent network, pass a custom module "
+                "with a posterior method (see sk_autoencoder.modules)."
+            )
+        shape = tuple(shape)
+        if not shape or not all(isinstance(s, Integral) and s > 0 for s in shape):
+            raise ValueError(f"input_shape must be a tuple of positive integers, got {shape!r}.")
+        expected = {"convolutional": 3, "recurrent": 2}.get(arch)
+        if expected is not None and len(shape) != expected:
+            what = "(channels, height, width)" if expected == 3 else "(timesteps, n_channels)"
+            raise ValueError(f"architecture={arch!r} needs input_shape={what}, got {shape!r}.")
+        if math.prod(shape) != n_features:
+            raise ValueError(
+                f"input_shape={shape!r} holds {math.prod(shape)} values per row, but X "
+                f"has {n_features} features; the product of input_shape must equal "
+                "n_features."
+            )
+        return tuple(int(s) for s in shape)
+
     def _module_spec(self, n_features: int) -> tuple[type, dict]:
-        """The torch module class and its keyword arguments; variants override this."""
-        return DenseAutoencoder, {
+        """The torch module class and its keyword arguments."""
+        input_shape = self._check_input_shape(n_features)
+        penalties = {"sparsity": self.sparsity, "contractive": self.contractive}
+        if self.module is not None:
+            return self._custom_module_spec(n_features, input_shape, penalties)
+        kwargs = {
             "n_features": n_features,
             "n_components": self.n_components,
             "hidden_layer_sizes": self._check_hidden_layer_sizes(),
             "activation": self.activation,
             "dropout": self.dropout,
             "output_activation": "sigmoid" if self.loss == "bce" else "identity",
+            **penalties,
         }
+        if input_shape is not None:
+            kwargs["input_shape"] = input_shape
+        if self.architecture == "variational":
+            kwargs["beta"] = self.beta
+        return _ARCHITECTURES[self.architecture], kwargs
+
+    def _custom_module_spec(self, n_features, input_shape, penalties) -> tuple[type, dict]:
+        module = self.module
+        if not issubclass(module, torch.nn.Module):
+            raise ValueError(f"module must be a torch.nn.Module subclass, got {module!r}.")
+        if self.architecture != "dense":
+            raise ValueError(
+                f"module={module.__name__} replaces the built-in networks; leave "
+                f"architecture at 'dense' (got {self.architecture!r})."
+            )
+        kwargs = {"n_features": n_features, "n_components": self.n_components}
+        if input_shape is not None:
+            kwargs["input_shape"] = input_shape
+        if issubclass(module, AutoencoderModule):
+            kwargs.update(penalties)
+        elif self.sparsity or self.contractive:
+            raise ValueError(
+                f"sparsity and contractive need a module that subclasses "
+                f"sk_autoencoder.modules.AutoencoderModule; {module.__name__} does not."
+            )
+        return module, kwargs
 
     # ---------------------------------------------------------------- training
     def _fit(self, X) -> np.ndarray:
@@ -165,6 +256,11 @@ class _BaseAutoencoder(BaseEstimator):
         optimizer = self.optimizer
         if isinstance(optimizer, str):
             optimizer = _OPTIMIZERS[optimizer]
+        if self.noise_type == "masking" and self.noise >= 1:
+            raise ValueError(
+                f"noise={self.noise} is a masking probability with noise_type='masking' "
+                "and must be below 1."
+            )
         return AutoencoderNet(
             module=module_cls,
             criterion=_ReconstructionLoss,
@@ -186,6 +282,10 @@ class _BaseAutoencoder(BaseEstimator):
             callbacks=self._make_callbacks(),
             verbose=int(self.verbose >= 2),
             device=device,
+            noise=self.noise,
+            noise_type=self.noise_type,
+            # Its own stream, so adding noise leaves shuffling and splits unchanged.
+            noise_generator=torch.Generator().manual_seed(seed + 1),
             **{f"module__{k}": v for k, v in module_kwargs.items()},
         )
 
@@ -321,8 +421,16 @@ class _BaseAutoencoder(BaseEstimator):
 
         return self._map_batches(X, reconstruct, self.n_features_in_)
 
+    def _is_variational(self) -> bool:
+        return hasattr(self.net_.module_, "posterior")
+
     def _elementwise_errors(self, X: np.ndarray) -> np.ndarray:
-        """Per-entry reconstruction loss of validated rows, in the scaled space."""
+        """Per-entry reconstruction loss of validated rows, in the scaled space.
+
+        For a variational model, the loss expected under the posterior.
+        """
+        if self._is_variational():
+            return self._variational_terms(X)[0]
         module = self.net_.module_
 
         def errors(batch):
@@ -330,8 +438,101 @@ class _BaseAutoencoder(BaseEstimator):
 
         return self._map_batches(X, errors, self.n_features_in_)
 
+    def _variational_terms(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Expected per-entry losses under ``q(z | x)`` and the per-row KL term.
+
+        The expectation is the mean over ``_ELBO_DRAWS`` reparameterised draws
+        ``z = mean + std * eps`` with the same ``eps`` for every row.
+        """
+        module = self.net_.module_
+        n_features = self.n_features_in_
+
+        def terms(batch):
+            mean, log_var = module.posterior(batch)
+            std = (0.5 * log_var).exp()
+            generator = torch.Generator().manual_seed(0)
+            draws = torch.randn((_ELBO_DRAWS, mean.shape[1]), generator=generator)
+            errors = torch.zeros_like(batch)
+            for eps in draws.to(mean):
+                errors += elementwise_loss(module.decode(mean + std * eps), batch, self.loss)
+            kl = gaussian_kl(mean, log_var)
+            return torch.cat([errors / _ELBO_DRAWS, kl[:, None]], dim=1)
+
+        out = self._map_batches(X, terms, n_features + 1)
+        return out[:, :n_features], out[:, n_features]
+
     def _score_samples(self, X: np.ndarray) -> np.ndarray:
+        if self._is_variational():
+            errors, kl = self._variational_terms(X)
+            # -log p(x | z) per entry is the loss itself for BCE (a Bernoulli decoder)
+            # and the squared error plus log(pi) / 2 for MSE (a Gaussian decoder of
+            # variance 1/2): the ELBO is minus their sum, minus the KL term.
+            constant = 0.0 if self.loss == "bce" else 0.5 * math.log(math.pi) * errors.shape[1]
+            return -errors.sum(axis=1) - kl - constant
         return -self._elementwise_errors(X).mean(axis=1)
+
+    def _decode(self, Z: np.ndarray) -> np.ndarray:
+        """Decode codes to rows in the original units (scaling undone)."""
+        decode = self.net_.module_.decode
+        affine = self._affine_tensors(self._device)
+
+        def decode_unscaled(code: torch.Tensor) -> torch.Tensor:
+            reconstruction = decode(code)
+            if affine is None:
+                return reconstruction
+            return (reconstruction - affine[1]) / affine[0]
+
+        return self._map_batches(Z, decode_unscaled, self.n_features_in_, scale=False)
+
+    @validate_params(
+        {
+            "n_samples": [Interval(Integral, 1, None, closed="left")],
+            "random_state": ["random_state"],
+        },
+        prefer_skip_nested_validation=True,
+    )
+    def sample(self, n_samples: int = 1, random_state=None) -> np.ndarray:
+        """Generate new rows from a variational model.
+
+        Draws codes from the prior ``N(0, I)`` and decodes them: each row is the
+        decoder's mean for one draw (no observation noise is added), in the original
+        units of the training data (scaling undone). Only available with
+        ``architecture="variational"`` or a custom module with a ``posterior``
+        method; other models raise a ``ValueError``.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of rows to generate.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the draws; None uses NumPy's global random state, as elsewhere in
+            scikit-learn.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features_in_)
+            Generated rows, float64.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from sk_autoencoder import AutoencoderTransformer
+        >>> X, _ = load_digits(return_X_y=True)
+        >>> vae = AutoencoderTransformer(
+        ...     n_components=4, architecture="variational", max_epochs=5, random_state=0
+        ... ).fit(X)
+        >>> vae.sample(3, random_state=0).shape
+        (3, 64)
+        """
+        check_is_fitted(self)
+        if not self._is_variational():
+            raise ValueError(
+                "sample needs a variational model (architecture='variational', or a "
+                "custom module with a posterior method); this one has architecture="
+                f"{self.architecture!r} and no generative model."
+            )
+        codes = check_random_state(random_state).standard_normal((n_samples, self.n_components_))
+        return self._decode(codes)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

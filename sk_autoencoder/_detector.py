@@ -120,6 +120,14 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
         device="cpu",
         verbose=0,
         callbacks=None,
+        noise=0.0,
+        noise_type="gaussian",
+        sparsity=0.0,
+        contractive=0.0,
+        architecture="dense",
+        beta=1.0,
+        input_shape=None,
+        module=None,
         contamination="auto",
     ):
         self.n_components = n_components
@@ -141,6 +149,14 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
         self.device = device
         self.verbose = verbose
         self.callbacks = callbacks
+        self.noise = noise
+        self.noise_type = noise_type
+        self.sparsity = sparsity
+        self.contractive = contractive
+        self.architecture = architecture
+        self.beta = beta
+        self.input_shape = input_shape
+        self.module = module
         self.contamination = contamination
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -180,6 +196,10 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
         The error is the mean over features of :meth:`score_features`: squared
         error (``loss="mse"``) or binary cross-entropy (``loss="bce"``) per entry,
         in the space scaled by ``preprocessing``.
+
+        With ``architecture="variational"``, the score is instead each row's ELBO
+        (in nats, a sum over features rather than a mean), as described under
+        ``architecture``.
 
         Parameters
         ----------
@@ -227,7 +247,11 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
         """Per-feature reconstruction error of each row: which columns make it abnormal.
 
         Each entry is the loss of one feature of one row in the scaled space, so
-        that ``score_samples(X) == -score_features(X).mean(axis=1)``.
+        that ``score_samples(X) == -score_features(X).mean(axis=1)``. With
+        ``architecture="variational"``, each entry is the loss expected under the
+        posterior ``q(z | x)`` and the rule becomes ``score_samples(X) ==
+        -score_features(X).sum(axis=1) - KL - c`` (the ELBO; ``KL`` and ``c`` as
+        described under ``architecture``).
 
         Parameters
         ----------

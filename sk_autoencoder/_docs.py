@@ -77,7 +77,84 @@ default="adam"
 
     callbacks : list of skorch callbacks or None, default=None
         Extra :mod:`skorch.callbacks` instances (or ``(name, callback)`` pairs)
-        attached to the training net, for power users."""
+        attached to the training net, for power users.
+
+    noise : float >= 0, default=0.0
+        Corruption of the training inputs, which makes a denoising autoencoder: the
+        standard deviation of added Gaussian noise, or the probability of zeroing
+        each entry (``noise_type="masking"``, below 1). It is applied in the scaled
+        space (after ``preprocessing``), to training batches only: targets,
+        validation rows and every prediction use clean rows. Drawn from a
+        generator seeded by ``random_state``.
+
+    noise_type : {{"gaussian", "masking"}}, default="gaussian"
+        Kind of corruption set by ``noise``.
+
+    sparsity : float >= 0, default=0.0
+        Weight of an L1 penalty on the code (its mean absolute value), added to the
+        training loss; pushes codes towards few active units (a sparse
+        autoencoder).
+
+    contractive : float >= 0, default=0.0
+        Weight of the squared Frobenius norm of the encoder's Jacobian
+        ``d code / d x``, averaged over rows and added to the training loss (a
+        contractive autoencoder): codes become insensitive to small input changes.
+        Computed exactly with one extra backward pass per code unit, so it costs
+        about ``n_components`` times a plain training step.
+
+    architecture : {{"dense", "variational", "convolutional", "recurrent"}}, \
+default="dense"
+        The network (see :mod:`sk_autoencoder.modules`):
+
+        - ``"dense"``: fully connected layers of ``hidden_layer_sizes``.
+        - ``"variational"``: a dense variational autoencoder. The encoder outputs
+          the mean and log-variance of a Gaussian posterior ``q(z | x)``; training
+          decodes a reparameterised draw and minimises the per-entry
+          reconstruction loss plus ``beta * KL(q(z | x) || N(0, I)) /
+          n_features``. ``transform`` returns the posterior mean and ``sample``
+          generates new rows. ``score_samples`` returns each row's ELBO, ``-(sum
+          over features of e_j) - KL - c``, where ``e_j`` is the per-entry loss
+          expected under ``q(z | x)`` (the mean over 16 fixed posterior draws, the
+          same for every row, so scores are deterministic), ``KL`` is in nats and
+          ``c = n_features * log(pi) / 2`` for ``loss="mse"`` (a Gaussian decoder
+          of variance 1/2 in the scaled space), 0 for ``loss="bce"`` (a
+          Bernoulli decoder). It is thus a sum over features, not the mean that
+          the other architectures report, and not comparable with their scores.
+          Dense only: for a variational convolutional or recurrent network, pass
+          a custom ``module`` with a ``posterior`` method.
+        - ``"convolutional"``: for image rows of ``input_shape=(channels, height,
+          width)``, flattened row-major. Stride-2 3x3 convolutions with
+          ``hidden_layer_sizes`` channels, a linear code layer, and transposed
+          convolutions back. Without ``input_shape``, rows are treated as
+          ``(1, 1, n_features)``: a 1-D convolution along the features.
+        - ``"recurrent"``: for rows that are windows of a multivariate series,
+          ``input_shape=(timesteps, n_channels)``, flattened time-major (as
+          :func:`~sk_autoencoder.make_windows` returns them). Stacked GRUs of
+          ``hidden_layer_sizes`` encode; the code is fed to a GRU decoder at every
+          step. Without ``input_shape``, rows are univariate sequences
+          ``(n_features, 1)``.
+
+    beta : float > 0, default=1.0
+        Weight of the KL term of ``architecture="variational"`` (a beta-VAE); with
+        ``loss="mse"``, training with ``beta`` is training a Gaussian decoder of
+        variance ``beta / 2``. Ignored by the other architectures.
+
+    input_shape : tuple of int or None, default=None
+        Shape of one row for ``architecture="convolutional"`` (``(channels, height,
+        width)``) or ``"recurrent"`` (``(timesteps, n_channels)``); ``X`` stays 2-D
+        and the network reshapes it. The product must equal ``n_features``. Passed
+        on to a custom ``module`` when set; an error with the dense architectures.
+
+    module : torch.nn.Module subclass or None, default=None
+        A custom network class, used instead of ``architecture`` (which must stay
+        ``"dense"``); ``hidden_layer_sizes``, ``activation``, ``dropout`` and
+        ``beta`` are then not used. It is constructed as ``module(n_features=...,
+        n_components=...)``, plus ``input_shape=...`` when set and ``sparsity=...,
+        contractive=...`` when it subclasses
+        :class:`~sk_autoencoder.modules.AutoencoderModule`, and must follow the
+        protocol of :mod:`sk_autoencoder.modules`: ``encode``, ``decode``,
+        ``forward`` returning ``(reconstruction, *extras)``, optional
+        ``regularization`` and, for a variational model, ``posterior``."""
 
 _FITTED_ATTRIBUTES = """\
 n_features_in_ : int

@@ -45,7 +45,18 @@ class AutoencoderNet(NeuralNet):
     The module's ``forward`` returns ``(reconstruction, *extras)``; if the module
     defines ``regularization(X, reconstruction, *extras)``, its value is added to the
     reconstruction loss. This is the one place where variants change the objective.
+
+    ``noise > 0`` corrupts the inputs of training batches only (Gaussian noise of
+    standard deviation ``noise``, or zeroing with probability ``noise`` for
+    ``noise_type="masking"``), drawn from ``noise_generator``; the targets and the
+    validation batches stay clean, which makes a denoising autoencoder.
     """
+
+    def __init__(self, *args, noise=0.0, noise_type="gaussian", noise_generator=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.noise = noise
+        self.noise_type = noise_type
+        self.noise_generator = noise_generator
 
     @property
     def _default_callbacks(self):
@@ -61,6 +72,21 @@ class AutoencoderNet(NeuralNet):
         # costs ~8% of an epoch of a small tabular network, so skip it when unchanged.
         if self.module_.training != training:
             super()._set_training(training)
+
+    def _corrupt(self, X: torch.Tensor) -> torch.Tensor:
+        """A noisy copy of ``X`` (never in place: ``X`` is also the target)."""
+        # Drawn on the CPU generator so results do not depend on the device.
+        if self.noise_type == "masking":
+            keep = torch.rand(X.shape, generator=self.noise_generator) >= self.noise
+            return X * keep.to(device=X.device, dtype=X.dtype)
+        noise = torch.randn(X.shape, generator=self.noise_generator)
+        return X + self.noise * noise.to(device=X.device, dtype=X.dtype)
+
+    def train_step_single(self, batch, **fit_params):
+        if self.noise:
+            Xi, yi = batch
+            batch = (self._corrupt(Xi), yi)
+        return super().train_step_single(batch, **fit_params)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         reconstruction, *extras = y_pred if isinstance(y_pred, tuple) else (y_pred,)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 
 from ._base import _BaseAutoencoder, _check_codes
@@ -83,6 +82,14 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         device="cpu",
         verbose=0,
         callbacks=None,
+        noise=0.0,
+        noise_type="gaussian",
+        sparsity=0.0,
+        contractive=0.0,
+        architecture="dense",
+        beta=1.0,
+        input_shape=None,
+        module=None,
     ):
         self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -103,6 +110,14 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         self.device = device
         self.verbose = verbose
         self.callbacks = callbacks
+        self.noise = noise
+        self.noise_type = noise_type
+        self.sparsity = sparsity
+        self.contractive = contractive
+        self.architecture = architecture
+        self.beta = beta
+        self.input_shape = input_shape
+        self.module = module
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -152,17 +167,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         X_original : ndarray of shape (n_samples, n_features)
             Reconstructed rows in the units of the training data.
         """
-        Z = _check_codes(self, X)
-        decode = self.net_.module_.decode
-        affine = self._affine_tensors(self._device)
-
-        def decode_unscaled(code: torch.Tensor) -> torch.Tensor:
-            reconstruction = decode(code)
-            if affine is None:
-                return reconstruction
-            return (reconstruction - affine[1]) / affine[0]
-
-        return self._map_batches(Z, decode_unscaled, self.n_features_in_, scale=False)
+        return self._decode(_check_codes(self, X))
 
     def score_samples(self, X) -> np.ndarray:
         """Negative reconstruction error of each row.
@@ -170,6 +175,10 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         The error is the mean over features of the per-entry loss (squared error
         for ``loss="mse"``, binary cross-entropy for ``loss="bce"``), measured in the
         scaled space set by ``preprocessing``. Higher is better.
+
+        With ``architecture="variational"``, the score is instead each row's ELBO
+        (in nats, a sum over features rather than a mean), as described under
+        ``architecture``.
 
         Parameters
         ----------

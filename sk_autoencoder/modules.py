@@ -7,10 +7,17 @@ training net never need to know which network they hold:
 - ``decode(code) -> reconstruction`` maps codes back to scaled rows;
 - ``forward(X)`` returns a tuple whose first element is the reconstruction and whose
   further elements are whatever ``regularization`` needs (here: the code);
-- ``regularization(X, *outputs)`` (optional) returns a scalar added to the
-  reconstruction loss during training, e.g. a sparsity or KL term.
+- ``regularization(X, reconstruction, *extras)`` (optional) returns a scalar added
+  to the reconstruction loss during training, e.g. a sparsity or KL term;
+- ``posterior(X) -> (mean, log_variance)`` (optional) makes the module variational:
+  the estimators then score rows by their ELBO and offer ``sample``.
 
-A custom network written to this protocol can be passed to the estimators.
+A custom network written to this protocol can be passed to the estimators as
+``module=MyNetwork`` (the class, not an instance). The estimator constructs it as
+``MyNetwork(n_features=..., n_components=...)``, adding ``input_shape=...`` when that
+parameter is set, and ``sparsity=...`` and ``contractive=...`` when the class
+subclasses :class:`AutoencoderModule`, which implements those penalties for any
+encoder. ``X`` is always 2-D ``(n_samples, n_features)`` and already scaled.
 """
 
 from __future__ import annotations
@@ -48,7 +55,92 @@ def _mlp(
     return nn.Sequential(*layers)
 
 
-class DenseAutoencoder(nn.Module):
+def _jacobian_sq_norms(encode, X: torch.Tensor) -> torch.Tensor:
+    """Squared Frobenius norm of the Jacobian of ``encode`` at each row of ``X``.
+
+    Exact, by one backward pass per code unit: row ``i`` of ``d code[:, j].sum() / dX``
+    is ``d code[i, j] / dX[i]`` because an encoder maps rows independently. Unlike
+    ``torch.func.vmap(jacrev(...))``, this works for every layer, recurrent ones
+    included (vmap has no batching rule for them). The graph is kept so the penalty
+    can be trained through.
+    """
+    with torch.enable_grad(), torch.backends.cudnn.flags(enabled=False):
+        # cuDNN's RNN kernels have no double backward; the native ones do.
+        X = X.detach().requires_grad_(True)
+        code = encode(X)
+        norms = X.new_zeros(X.shape[0])
+        for j in range(code.shape[1]):
+            (grad,) = torch.autograd.grad(code[:, j].sum(), X, create_graph=True)
+            norms = norms + grad.square().sum(dim=1)
+    return norms
+
+
+class AutoencoderModule(nn.Module):
+    """Base class of the autoencoder modules: code penalties for any encoder.
+
+    Subclasses define ``encode`` and ``decode`` (and may override ``forward``, whose
+    first output must be the reconstruction and second the code). This class adds
+    ``regularization``, the term :class:`~sk_autoencoder._net.AutoencoderNet` adds to
+    the reconstruction loss:
+
+    ``sparsity * mean(|code|) + contractive * mean_i ||d code_i / d x_i||_F^2``
+
+    Parameters
+    ----------
+    sparsity : float, default=0.0
+        Weight of the L1 penalty on the code (mean absolute activation).
+    contractive : float, default=0.0
+        Weight of the squared Frobenius norm of the encoder's Jacobian, averaged
+        over rows (a contractive autoencoder).
+
+    Examples
+    --------
+    A custom network for ``AutoencoderTransformer(module=...)``:
+
+    >>> import torch
+    >>> from torch import nn
+    >>> from sk_autoencoder.modules import AutoencoderModule
+    >>> class Linear(AutoencoderModule):
+    ...     def __init__(self, n_features, n_components, sparsity=0.0, contractive=0.0):
+    ...         super().__init__(sparsity=sparsity, contractive=contractive)
+    ...         self.encoder = nn.Linear(n_features, n_components)
+    ...         self.decoder = nn.Linear(n_components, n_features)
+    ...     def encode(self, X):
+    ...         return self.encoder(X)
+    ...     def decode(self, code):
+    ...         return self.decoder(code)
+    >>> net = Linear(n_features=5, n_components=2, sparsity=0.1)
+    >>> X = torch.ones(3, 5)
+    >>> reconstruction, code = net(X)
+    >>> bool(net.regularization(X, reconstruction, code) >= 0)
+    True
+    """
+
+    def __init__(self, sparsity: float = 0.0, contractive: float = 0.0) -> None:
+        super().__init__()
+        self.sparsity = sparsity
+        self.contractive = contractive
+
+    def encode(self, X: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def decode(self, code: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward(self, X: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        code = self.encode(X)
+        return self.decode(code), code
+
+    def regularization(self, X, reconstruction, code, *extras) -> torch.Tensor:
+        penalty = reconstruction.new_zeros(())
+        if self.sparsity:
+            penalty = penalty + self.sparsity * code.abs().mean()
+        if self.contractive:
+            penalty = penalty + self.contractive * _jacobian_sq_norms(self.encode, X).mean()
+        return penalty
+
+
+class DenseAutoencoder(AutoencoderModule):
     """Fully connected encoder and mirrored decoder.
 
     The encoder maps ``n_features -> hidden_layer_sizes... -> n_components``; the
@@ -71,6 +163,8 @@ class DenseAutoencoder(nn.Module):
         Dropout probability after each hidden activation.
     output_activation : {"identity", "sigmoid"}, default="identity"
         Applied to the reconstruction; ``"sigmoid"`` suits a binary cross-entropy loss.
+    sparsity, contractive : float, default=0.0
+        Penalty weights, see :class:`AutoencoderModule`.
 
     Examples
     --------
@@ -90,8 +184,10 @@ class DenseAutoencoder(nn.Module):
         activation: str = "relu",
         dropout: float = 0.0,
         output_activation: str = "identity",
+        sparsity: float = 0.0,
+        contractive: float = 0.0,
     ) -> None:
-        super().__init__()
+        super().__init__(sparsity=sparsity, contractive=contractive)
         hidden = list(hidden_layer_sizes)
         self.encoder = _mlp(
             [n_features, *hidden, n_components], activation, dropout, last_activation=False
@@ -110,6 +206,298 @@ class DenseAutoencoder(nn.Module):
     def decode(self, code: torch.Tensor) -> torch.Tensor:
         return self.output_activation(self.decoder(code))
 
-    def forward(self, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        code = self.encode(X)
-        return self.decode(code), code
+
+def gaussian_kl(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
+    """Per-row ``KL(N(mean, diag(exp(log_var))) || N(0, I))``, in nats.
+
+    Parameters
+    ----------
+    mean, log_var : Tensor of shape (n_samples, n_components)
+        Parameters of a diagonal Gaussian posterior.
+
+    Returns
+    -------
+    kl : Tensor of shape (n_samples,)
+        ``0.5 * sum(mean**2 + exp(log_var) - log_var - 1)`` over components.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_autoencoder.modules import gaussian_kl
+    >>> gaussian_kl(torch.zeros(2, 3), torch.zeros(2, 3)).tolist()
+    [0.0, 0.0]
+    """
+    return 0.5 * (mean.square() + log_var.exp() - log_var - 1.0).sum(dim=1)
+
+
+class VariationalAutoencoder(AutoencoderModule):
+    """Dense variational autoencoder (Kingma & Welling, 2014).
+
+    The encoder outputs the mean and log-variance of a diagonal Gaussian posterior
+    ``q(z | x)``; training decodes a draw ``z = mean + exp(log_var / 2) * eps`` (the
+    reparameterisation trick) and adds ``beta * KL(q(z | x) || N(0, I)) / n_features``
+    to the per-entry reconstruction loss, so that with ``beta=1`` the training loss
+    is the negative ELBO per feature (up to a constant). ``encode`` returns the
+    posterior mean; out of training mode ``forward`` decodes the mean.
+
+    Parameters
+    ----------
+    n_features, n_components, hidden_layer_sizes, activation, dropout, \
+output_activation
+        As in :class:`DenseAutoencoder`.
+    beta : float, default=1.0
+        Weight of the KL term (a beta-VAE for ``beta != 1``).
+    sparsity, contractive : float, default=0.0
+        Penalty weights on the posterior mean, see :class:`AutoencoderModule`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_autoencoder.modules import VariationalAutoencoder
+    >>> vae = VariationalAutoencoder(n_features=8, n_components=2, hidden_layer_sizes=(4,))
+    >>> mean, log_var = vae.posterior(torch.zeros(3, 8))
+    >>> tuple(vae.decode(mean).shape)
+    (3, 8)
+    """
+
+    def __init__(
+        self,
+        n_features: int,
+        n_components: int,
+        hidden_layer_sizes: Sequence[int] = (100,),
+        activation: str = "relu",
+        dropout: float = 0.0,
+        output_activation: str = "identity",
+        beta: float = 1.0,
+        sparsity: float = 0.0,
+        contractive: float = 0.0,
+    ) -> None:
+        super().__init__(sparsity=sparsity, contractive=contractive)
+        hidden = list(hidden_layer_sizes)
+        self.n_features = n_features
+        self.beta = beta
+        # Mean and log-variance heads on a shared trunk, as one linear map of width 2k.
+        self.encoder = _mlp(
+            [n_features, *hidden, 2 * n_components], activation, dropout, last_activation=False
+        )
+        self.decoder = _mlp(
+            [n_components, *reversed(hidden), n_features],
+            activation,
+            dropout,
+            last_activation=False,
+        )
+        self.output_activation = nn.Sigmoid() if output_activation == "sigmoid" else nn.Identity()
+
+    def posterior(self, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mean, log_var = self.encoder(X).chunk(2, dim=1)
+        # Bounded so exp() stays finite early in training.
+        return mean, log_var.clamp(-20.0, 20.0)
+
+    def encode(self, X: torch.Tensor) -> torch.Tensor:
+        return self.posterior(X)[0]
+
+    def decode(self, code: torch.Tensor) -> torch.Tensor:
+        return self.output_activation(self.decoder(code))
+
+    def forward(self, X: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        mean, log_var = self.posterior(X)
+        z = mean
+        if self.training:
+            z = mean + (0.5 * log_var).exp() * torch.randn_like(mean)
+        return self.decode(z), mean, log_var
+
+    def regularization(self, X, reconstruction, mean, log_var) -> torch.Tensor:
+        penalty = super().regularization(X, reconstruction, mean)
+        return penalty + self.beta * gaussian_kl(mean, log_var).mean() / self.n_features
+
+
+def _conv_sizes(size: int, n_layers: int) -> list[int]:
+    """Spatial sizes after each stride-2, kernel-3, padding-1 convolution."""
+    sizes = [size]
+    for _ in range(n_layers):
+        sizes.append((sizes[-1] + 1) // 2)
+    return sizes
+
+
+class ConvolutionalAutoencoder(AutoencoderModule):
+    """Convolutional encoder and transposed-convolutional decoder for image rows.
+
+    Rows arrive flattened (row-major, as ``image.reshape(-1)`` gives them) and are
+    reshaped to ``input_shape`` inside. Each hidden layer is a 3x3 convolution of
+    stride 2 (halving height and width, rounding up); a linear layer maps the last
+    feature map to the code. The decoder mirrors this with transposed convolutions
+    that restore the exact input size.
+
+    Parameters
+    ----------
+    n_features : int
+        Width of the input rows, ``prod(input_shape)``.
+    n_components : int
+        Width of the code.
+    input_shape : tuple of int
+        ``(channels, height, width)`` of one row.
+    hidden_layer_sizes : sequence of int, default=(16, 32)
+        Channels of the encoder's convolutions; the decoder uses them reversed.
+    activation, dropout, output_activation, sparsity, contractive
+        As in :class:`DenseAutoencoder`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_autoencoder.modules import ConvolutionalAutoencoder
+    >>> ae = ConvolutionalAutoencoder(n_features=64, n_components=4, input_shape=(1, 8, 8))
+    >>> reconstruction, code = ae(torch.zeros(3, 64))
+    >>> tuple(reconstruction.shape), tuple(code.shape)
+    ((3, 64), (3, 4))
+    """
+
+    def __init__(
+        self,
+        n_features: int,
+        n_components: int,
+        input_shape: Sequence[int],
+        hidden_layer_sizes: Sequence[int] = (16, 32),
+        activation: str = "relu",
+        dropout: float = 0.0,
+        output_activation: str = "identity",
+        sparsity: float = 0.0,
+        contractive: float = 0.0,
+    ) -> None:
+        super().__init__(sparsity=sparsity, contractive=contractive)
+        channels, height, width = input_shape
+        if channels * height * width != n_features:
+            raise ValueError(
+                f"input_shape={tuple(input_shape)} holds {channels * height * width} "
+                f"values but rows have n_features={n_features}."
+            )
+        self.input_shape = tuple(input_shape)
+        hidden = list(hidden_layer_sizes) or [channels]
+        heights = _conv_sizes(height, len(hidden))
+        widths = _conv_sizes(width, len(hidden))
+        self._map_shape = (hidden[-1], heights[-1], widths[-1])
+        map_size = hidden[-1] * heights[-1] * widths[-1]
+
+        def act(layers):
+            if activation != "identity":
+                layers.append(_ACTIVATIONS[activation]())
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+
+        encoder: list[nn.Module] = []
+        for c_in, c_out in zip([channels, *hidden[:-1]], hidden, strict=True):
+            encoder.append(nn.Conv2d(c_in, c_out, 3, stride=2, padding=1))
+            act(encoder)
+        encoder += [nn.Flatten(), nn.Linear(map_size, n_components)]
+        self.encoder = nn.Sequential(*encoder)
+
+        decoder: list[nn.Module] = [nn.Linear(n_components, map_size)]
+        act(decoder)
+        decoder.append(nn.Unflatten(1, self._map_shape))
+        outs = [*reversed(hidden[:-1]), channels]
+        for i, (c_in, c_out) in enumerate(zip(reversed(hidden), outs, strict=True)):
+            k = len(hidden) - i  # this layer restores heights[k - 1] from heights[k]
+            padding = (heights[k - 1] - 2 * heights[k] + 1, widths[k - 1] - 2 * widths[k] + 1)
+            decoder.append(
+                nn.ConvTranspose2d(c_in, c_out, 3, stride=2, padding=1, output_padding=padding)
+            )
+            if i < len(hidden) - 1:  # the last layer outputs the image, linear
+                act(decoder)
+        decoder.append(nn.Flatten())
+        self.decoder = nn.Sequential(*decoder)
+        self.output_activation = nn.Sigmoid() if output_activation == "sigmoid" else nn.Identity()
+
+    def encode(self, X: torch.Tensor) -> torch.Tensor:
+        return self.encoder(X.reshape(X.shape[0], *self.input_shape))
+
+    def decode(self, code: torch.Tensor) -> torch.Tensor:
+        return self.output_activation(self.decoder(code))
+
+
+class RecurrentAutoencoder(AutoencoderModule):
+    """GRU sequence autoencoder for rows that are windows of a multivariate series.
+
+    Rows arrive flattened as ``window.reshape(-1)`` of a ``(timesteps, n_channels)``
+    window (what :func:`sk_autoencoder.make_windows` returns). A stack of GRUs reads
+    the window; a linear layer maps the last hidden state to the code. The decoder
+    feeds the code, mapped to the first decoder width, to a GRU stack at every step
+    and maps each step's output back to the channels.
+
+    Parameters
+    ----------
+    n_features : int
+        Width of the input rows, ``timesteps * n_channels``.
+    n_components : int
+        Width of the code.
+    input_shape : tuple of int
+        ``(timesteps, n_channels)`` of one row.
+    hidden_layer_sizes : sequence of int, default=(32,)
+        Hidden sizes of the stacked encoder GRUs; the decoder uses them reversed.
+    activation : str, default="relu"
+        Applied to the decoder's input projection.
+    dropout, output_activation, sparsity, contractive
+        As in :class:`DenseAutoencoder`; dropout acts between stacked GRUs.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_autoencoder.modules import RecurrentAutoencoder
+    >>> ae = RecurrentAutoencoder(n_features=20, n_components=3, input_shape=(10, 2))
+    >>> reconstruction, code = ae(torch.zeros(4, 20))
+    >>> tuple(reconstruction.shape), tuple(code.shape)
+    ((4, 20), (4, 3))
+    """
+
+    def __init__(
+        self,
+        n_features: int,
+        n_components: int,
+        input_shape: Sequence[int],
+        hidden_layer_sizes: Sequence[int] = (32,),
+        activation: str = "relu",
+        dropout: float = 0.0,
+        output_activation: str = "identity",
+        sparsity: float = 0.0,
+        contractive: float = 0.0,
+    ) -> None:
+        super().__init__(sparsity=sparsity, contractive=contractive)
+        timesteps, n_channels = input_shape
+        if timesteps * n_channels != n_features:
+            raise ValueError(
+                f"input_shape={tuple(input_shape)} holds {timesteps * n_channels} values "
+                f"but rows have n_features={n_features}."
+            )
+        self.input_shape = (int(timesteps), int(n_channels))
+        hidden = list(hidden_layer_sizes) or [n_components]
+        self.encoder_rnns = nn.ModuleList(
+            nn.GRU(size_in, size_out, batch_first=True)
+            for size_in, size_out in zip([n_channels, *hidden[:-1]], hidden, strict=True)
+        )
+        self.to_code = nn.Linear(hidden[-1], n_components)
+        rev = list(reversed(hidden))
+        self.from_code = nn.Sequential(
+            nn.Linear(n_components, rev[0]),
+            _ACTIVATIONS[activation]() if activation != "identity" else nn.Identity(),
+        )
+        self.decoder_rnns = nn.ModuleList(
+            nn.GRU(size_in, size_out, batch_first=True)
+            for size_in, size_out in zip([rev[0], *rev[:-1]], rev, strict=True)
+        )
+        self.to_channels = nn.Linear(rev[-1], n_channels)
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.output_activation = nn.Sigmoid() if output_activation == "sigmoid" else nn.Identity()
+
+    def _run(self, rnns: nn.ModuleList, h: torch.Tensor) -> torch.Tensor:
+        for i, rnn in enumerate(rnns):
+            if i:
+                h = self.dropout(h)
+            h, _ = rnn(h)
+        return h
+
+    def encode(self, X: torch.Tensor) -> torch.Tensor:
+        h = self._run(self.encoder_rnns, X.reshape(X.shape[0], *self.input_shape))
+        return self.to_code(h[:, -1])
+
+    def decode(self, code: torch.Tensor) -> torch.Tensor:
+        steps = self.from_code(code).unsqueeze(1).expand(-1, self.input_shape[0], -1)
+        h = self._run(self.decoder_rnns, steps)
+        return self.output_activation(self.to_channels(h).reshape(code.shape[0], -1))

@@ -1,8 +1,26 @@
 """scikit-learn's conformance suite, run on every public estimator."""
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
+from torch import nn
 
 from sk_autoencoder import AutoencoderAnomalyDetector, AutoencoderTransformer
+from sk_autoencoder.modules import AutoencoderModule
+
+
+class TinyLinear(AutoencoderModule):
+    """The smallest custom module: the ``module=`` route through the checks."""
+
+    def __init__(self, n_features, n_components, sparsity=0.0, contractive=0.0):
+        super().__init__(sparsity=sparsity, contractive=contractive)
+        self.encoder = nn.Linear(n_features, n_components)
+        self.decoder = nn.Linear(n_components, n_features)
+
+    def encode(self, X):
+        return self.encoder(X)
+
+    def decode(self, code):
+        return self.decoder(code)
+
 
 SMALL = dict(hidden_layer_sizes=(8,), max_epochs=3, random_state=0)
 
@@ -11,11 +29,41 @@ ESTIMATORS = [
     AutoencoderAnomalyDetector(n_components=2, **SMALL),
 ]
 
+# Every member of the autoencoder family, in both estimators. Convolutional and
+# recurrent networks run without input_shape, whose defaults ((1, 1, n_features) and
+# (n_features, 1)) fit the varying widths the checks use.
+VARIANTS = [
+    dict(noise=0.2),
+    dict(noise=0.2, noise_type="masking"),
+    dict(sparsity=0.1),
+    dict(contractive=0.1),
+    dict(architecture="variational"),
+    dict(architecture="convolutional", hidden_layer_sizes=(4,)),
+    dict(architecture="recurrent", hidden_layer_sizes=(4,)),
+    dict(module=TinyLinear, sparsity=0.1),
+]
+ESTIMATORS += [
+    cls(n_components=2, **{**SMALL, **variant})
+    for variant in VARIANTS
+    for cls in (AutoencoderTransformer, AutoencoderAnomalyDetector)
+]
+
 EXPECTED_FAILED_CHECKS = {}
 
 
-@parametrize_with_checks(
-    ESTIMATORS, expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS.get(type(est), {})
-)
+def _expected_failed_checks(estimator) -> dict:
+    if isinstance(estimator, AutoencoderAnomalyDetector) and estimator.module is TinyLinear:
+        return {
+            "check_methods_subset_invariance": (
+                "The network computes in float32, and the BLAS kernel for a single "
+                "Linear layer rounds differently for a batch of 20 rows and a subset: "
+                "one score out of 20 differs by 4.8e-7 on a value of 3.0 (2 float32 "
+                "ulps), above the check's absolute tolerance of 1e-7."
+            )
+        }
+    return EXPECTED_FAILED_CHECKS.get(type(estimator), {})
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed_checks)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
