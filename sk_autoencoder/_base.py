@@ -187,10 +187,16 @@ class _BaseAutoencoder(BaseEstimator):
             with np.errstate(over="ignore"):
                 out = scaled.astype(np.float32)
         if not np.isfinite(out).all():
+            if self._affine is None:
+                raise ValueError(
+                    "X contains values beyond float32's range (about 3.4e38), which the "
+                    "network computes in; use preprocessing='standard' or 'minmax', or "
+                    "rescale the columns."
+                )
             raise ValueError(
-                "X contains values beyond float32's range (about 3.4e38) after "
-                f"preprocessing={self.preprocessing!r}; the network computes in float32. "
-                "Use preprocessing='standard' or 'minmax', or rescale the columns."
+                "X contains values so far outside the training data that, scaled by "
+                f"preprocessing={self.preprocessing!r}, they exceed float32's range "
+                "(about 3.4e38), which the network computes in."
             )
         return out
 
@@ -439,7 +445,8 @@ def _check_numeric_columns(estimator: _BaseAutoencoder, X) -> None:
 def _check_scaler_finite(scaler) -> None:
     """Refuse columns whose scaling statistics overflow float64."""
     if isinstance(scaler, StandardScaler):
-        stats = np.vstack([scaler.mean_, scaler.scale_])
+        # var_, not scale_: scikit-learn sets scale_ to 1 where var_ overflowed.
+        stats = np.vstack([scaler.mean_, scaler.var_])
     else:
         stats = np.vstack([scaler.data_min_, scaler.data_range_])
     bad = np.flatnonzero(~np.isfinite(stats).all(axis=0))
