@@ -8,6 +8,7 @@ import math
 from numbers import Integral, Real
 
 import numpy as np
+import pandas as pd
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
@@ -16,7 +17,9 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from skorch.callbacks import Callback, EarlyStopping, PrintLog
 
+from . import _state
 from ._data import _BatchIterator, _TensorDataset, _TensorValidSplit
+from ._faults import _check_finite_weights, _InterruptGuard
 from ._net import (
     AutoencoderNet,
     _DivergenceCheck,
@@ -56,6 +59,8 @@ _ARCHITECTURES = {
 # seed) serve every row, so scores are deterministic and do not depend on which
 # other rows share the call.
 _ELBO_DRAWS = 16
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def _noop(*args, **kwargs):
@@ -216,25 +221,75 @@ class _BaseAutoencoder(BaseEstimator):
 
     def _fit_unguarded(self, X) -> np.ndarray:
         self._validate_params()
-        # One float32 copy of the input; everything after works in place on it.
-        X = validate_data(self, X, dtype=np.float32, copy=True, reset=True)
+        _check_numeric_columns(self, X)
+        # Float input is not copied here; the one float32 copy is the scaled one.
+        X = validate_data(self, X, dtype=(np.float64, np.float32), reset=True)
         device = self._resolve_device()
         self._fit_scaler(X)
-        X_t = self._scale_(torch.from_numpy(X))
+        X_t = torch.from_numpy(self._scaled_float32(X))
         self._check_scaled_training_data(X_t)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         net = self._build_net(X.shape, device, seed)
         self._train(net, X_t, seed)
-        return X
+        return X_t.numpy()
 
     def _fit_scaler(self, X: np.ndarray) -> None:
-        """Fit ``scaler_`` per ``preprocessing`` and cache it as an affine map."""
+        """Fit ``scaler_`` per ``preprocessing`` and cache it as an affine map.
+
+        The statistics are accumulated over row chunks in float64, so that fitting
+        needs no full-size temporary and huge or tiny magnitudes do not overflow.
+        """
         if self.preprocessing is None:
             self.scaler_ = None
         else:
             scaler_cls = StandardScaler if self.preprocessing == "standard" else MinMaxScaler
-            self.scaler_ = scaler_cls().fit(X)
+            self.scaler_ = scaler_cls()
+            with np.errstate(over="ignore", invalid="ignore"):
+                for start in range(0, X.shape[0], _INFERENCE_BATCH_SIZE):
+                    self.scaler_.partial_fit(X[start : start + _INFERENCE_BATCH_SIZE])
+            _check_scaler_finite(self.scaler_)
         self._set_affine()
+
+    def _scaled_float32(self, X: np.ndarray) -> np.ndarray:
+        """The network's input: ``X`` scaled in float64, then cast to float32, by chunks.
+
+        The result is a new C-contiguous float32 array (the only full-size copy that
+        ``fit`` makes).
+        """
+        out = np.empty(X.shape, dtype=np.float32)
+        for start in range(0, X.shape[0], _INFERENCE_BATCH_SIZE):
+            stop = start + _INFERENCE_BATCH_SIZE
+            out[start:stop] = self._network_rows(X[start:stop])
+        return out
+
+    def _network_rows(self, rows: np.ndarray) -> np.ndarray:
+        """Scale a chunk of validated rows in float64 and cast it to float32.
+
+        Raises ValueError where a scaled value lies beyond float32's range, which the
+        network computes in.
+        """
+        if self._affine is None:
+            with np.errstate(over="ignore"):
+                out = rows.astype(np.float32)
+        else:
+            a, b = self._affine
+            scaled = np.multiply(rows, a, dtype=np.float64)
+            scaled += b
+            with np.errstate(over="ignore"):
+                out = scaled.astype(np.float32)
+        if not np.isfinite(out).all():
+            if self._affine is None:
+                raise ValueError(
+                    "X contains values beyond float32's range (about 3.4e38), which the "
+                    "network computes in; use preprocessing='standard' or 'minmax', or "
+                    "rescale the columns."
+                )
+            raise ValueError(
+                "X contains values so far outside the training data that, scaled by "
+                f"preprocessing={self.preprocessing!r}, they exceed float32's range "
+                "(about 3.4e38), which the network computes in."
+            )
+        return out
 
     def _check_scaled_training_data(self, X_t: torch.Tensor) -> None:
         if self.loss == "bce" and (X_t.min() < 0 or X_t.max() > 1):
@@ -307,6 +362,7 @@ class _BaseAutoencoder(BaseEstimator):
             else:
                 net.fit(dataset, None)
         net.module_.eval()
+        _check_finite_weights(net.module_)
         self._record_training(net)
 
     def _record_training(self, net: AutoencoderNet) -> None:
@@ -326,6 +382,9 @@ class _BaseAutoencoder(BaseEstimator):
         quiet = self.verbose < 2
         monitor = "valid_loss" if self.early_stopping else "train_loss"
         callbacks: list = [
+            # First, so that its epoch end runs before EarlyStopping stops training
+            # (EarlyStopping stops it by raising KeyboardInterrupt).
+            ("interrupt_guard", _InterruptGuard(monitor)),
             ("divergence_check", _DivergenceCheck(self.learning_rate)),
             (
                 "early_stopping",
@@ -357,15 +416,19 @@ class _BaseAutoencoder(BaseEstimator):
 
     # -------------------------------------------------------------- scaling
     def _set_affine(self) -> None:
-        """Express the fitted scaling as ``X * a + b`` (both scalers are affine)."""
+        """Express the fitted scaling as ``X * a + b`` (both scalers are affine).
+
+        Kept in float64: a float32 ``a`` or ``b`` would overflow or lose the data for
+        columns of magnitude near float32's limits (1e30, 1e-30).
+        """
         scaler = self.scaler_
         if scaler is None:
             self._affine = None
         elif isinstance(scaler, StandardScaler):
             a = 1.0 / scaler.scale_
-            self._affine = (a.astype(np.float32), (-scaler.mean_ * a).astype(np.float32))
+            self._affine = (a.astype(np.float64), (-scaler.mean_ * a).astype(np.float64))
         else:
-            self._affine = (scaler.scale_.astype(np.float32), scaler.min_.astype(np.float32))
+            self._affine = (scaler.scale_.astype(np.float64), scaler.min_.astype(np.float64))
 
     def _affine_tensors(self, device) -> tuple[torch.Tensor, torch.Tensor] | None:
         if self._affine is None:
@@ -388,6 +451,7 @@ class _BaseAutoencoder(BaseEstimator):
     def _check_X(self, X) -> np.ndarray:
         """Validate rows for inference without copying float input."""
         check_is_fitted(self)
+        _check_numeric_columns(self, X)
         return validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
 
     def _map_batches(self, X: np.ndarray, fn, n_out: int, scale: bool = True):
@@ -395,17 +459,15 @@ class _BaseAutoencoder(BaseEstimator):
         out_dtype = np.float32 if X.dtype == np.float32 else np.float64
         out = np.empty((X.shape[0], n_out), dtype=out_dtype)
         device = self._device
-        affine = self._affine_tensors(device) if scale else None
         with torch.inference_mode():
             for start in range(0, X.shape[0], _INFERENCE_BATCH_SIZE):
                 stop = start + _INFERENCE_BATCH_SIZE
                 rows = X[start:stop]
-                if rows.dtype != np.float32 or not rows.flags.writeable:
+                if scale:
+                    rows = self._network_rows(rows)  # a new float32 array
+                elif rows.dtype != np.float32 or not rows.flags.writeable:
                     rows = rows.astype(np.float32)  # torch refuses read-only memory
-                batch = torch.from_numpy(rows).to(device)
-                if affine is not None:
-                    # Out of place: the batch may share memory with the caller's X.
-                    batch = torch.addcmul(affine[1], batch, affine[0])
+                batch = torch.from_numpy(np.ascontiguousarray(rows)).to(device)
                 out[start:stop] = fn(batch).cpu().numpy()
         return out
 
@@ -469,7 +531,34 @@ class _BaseAutoencoder(BaseEstimator):
             # variance 1/2): the ELBO is minus their sum, minus the KL term.
             constant = 0.0 if self.loss == "bce" else 0.5 * math.log(math.pi) * errors.shape[1]
             return -errors.sum(axis=1) - kl - constant
-        return -self._elementwise_errors(X).mean(axis=1)
+        # Row means per batch: never an (n_samples, n_features) array of errors.
+        module = self.net_.module_
+
+        def mean_errors(batch):
+            errors = elementwise_loss(module(batch)[0], batch, self.loss)
+            return errors.double().mean(dim=1, keepdim=True)
+
+        return -self._map_batches(X, mean_errors, 1)[:, 0]
+
+    # ------------------------------------------------------------ persistence
+    def __getstate__(self):
+        """Replace the skorch net by a portable record (see ``_state``)."""
+        # A copy: object.__getstate__ may hand back the instance's own __dict__.
+        state = dict(super().__getstate__())
+        if isinstance(state.get("net_"), AutoencoderNet):
+            state["net_"] = _state._net_record(state["net_"])
+        state.update(_state._current_versions())
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        record = state.pop("net_", None)
+        _state._check_versions(state, type(self).__name__)
+        super().__setstate__(state)
+        if isinstance(record, dict):
+            record = _state._rebuild_net(self, record)
+        if record is not None:
+            self.net_ = record
 
     def _decode(self, Z: np.ndarray) -> np.ndarray:
         """Decode codes to rows in the original units (scaling undone)."""
@@ -538,6 +627,48 @@ class _BaseAutoencoder(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         return tags
+
+
+def _check_numeric_columns(estimator: _BaseAutoencoder, X) -> None:
+    """Refuse DataFrame columns that are not numbers, naming them."""
+    if not isinstance(X, pd.DataFrame):
+        return
+    bad = {}
+    for name, dtype in X.dtypes.items():
+        if pd.api.types.is_bool_dtype(dtype) or (
+            pd.api.types.is_numeric_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype)
+        ):
+            continue
+        if pd.api.types.is_object_dtype(dtype):
+            try:
+                pd.to_numeric(X[name])
+                continue
+            except (TypeError, ValueError):
+                pass
+        bad[name] = str(dtype)
+    if bad:
+        listed = ", ".join(f"{name!r} ({dtype})" for name, dtype in bad.items())
+        raise ValueError(
+            f"{type(estimator).__name__} needs numeric columns; these are not: {listed}. "
+            "Encode them first, e.g. with sklearn.compose.ColumnTransformer and "
+            "sklearn.preprocessing.OneHotEncoder in a Pipeline before the autoencoder."
+        )
+
+
+def _check_scaler_finite(scaler) -> None:
+    """Refuse columns whose scaling statistics overflow float64."""
+    if isinstance(scaler, StandardScaler):
+        # var_, not scale_: scikit-learn sets scale_ to 1 where var_ overflowed.
+        stats = np.vstack([scaler.mean_, scaler.var_])
+    else:
+        stats = np.vstack([scaler.data_min_, scaler.data_range_])
+    bad = np.flatnonzero(~np.isfinite(stats).all(axis=0))
+    if bad.size:
+        raise ValueError(
+            f"Cannot scale feature(s) {bad.tolist()[:10]}: their spread overflows float64 "
+            "(values beyond about 1e154 in magnitude). Divide those columns by a "
+            "constant first."
+        )
 
 
 def _check_codes(estimator: _BaseAutoencoder, Z) -> np.ndarray:

@@ -77,6 +77,8 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
     ``predict(X) == -1``; ``decision_scores_``, ``threshold_`` and ``labels_``
     carry PyOD's meaning.
 
+    {notes}
+
     See Also
     --------
     AutoencoderTransformer : The same network as a transformer.

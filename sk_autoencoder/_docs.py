@@ -29,7 +29,13 @@ n_components : int, default={n_components}
         standardisation or min-max scaling into [0, 1]. Reconstructions are
         returned in the original units; errors and scores are measured in the
         scaled space, so that every feature counts alike. Constant features are
-        left unscaled (scale 1).
+        left unscaled (scale 1). Scaling is computed in float64 and its result cast
+        to float32, the network's precision, so columns of any magnitude whose
+        spread fits in float64 work (a column of 1e30s next to one of 1e-30s);
+        columns whose spread overflows float64, or values beyond float32's range
+        after scaling, raise ValueError. ``"minmax"`` treats a column whose range is
+        below about 2e-15 as constant, as :class:`~sklearn.preprocessing.MinMaxScaler`
+        does.
 
     optimizer : {{"adam", "adamw", "sgd", "rmsprop"}} or torch optimizer class, \
 default="adam"
@@ -187,13 +193,41 @@ n_features_in_ : int
         Largest entry of ``validation_scores_`` (only with ``early_stopping=True``)."""
 
 
+_NOTES = """\
+Input: numeric columns only, of any numeric or boolean dtype (pandas nullable
+    dtypes included); missing values raise ValueError, and so do DataFrame columns
+    that are categorical, strings or other objects (encode them first, e.g. with
+    :class:`~sklearn.compose.ColumnTransformer` and
+    :class:`~sklearn.preprocessing.OneHotEncoder`). Inference works in batches of
+    rows, so its memory stays near the size of the input plus the output.
+
+    Interrupting ``fit`` (Ctrl-C, ``KeyboardInterrupt``) after at least one epoch
+    keeps the weights of the best completed epoch (by validation loss with
+    ``early_stopping=True``, training loss otherwise) and warns; earlier, the
+    interrupt propagates and the estimator is left as before ``fit``. A training
+    loss or weight that stops being finite raises
+    :class:`~sk_autoencoder.TrainingDivergedError`, leaving the estimator as before.
+
+    Persistence: ``pickle``, ``joblib`` and :mod:`sk_autoencoder.persistence` (the
+    ``skops.io`` format, which loads without running code from the file) all store
+    the network as a portable record (network class, its arguments, weights as
+    numpy arrays, history), so a model fitted on a GPU loads on a CPU-only machine.
+    :func:`sk_autoencoder.persistence.load` trusts this estimator class and the
+    network classes of :mod:`sk_autoencoder.modules`; other types a model refers to
+    (a custom optimizer class or network, skorch callbacks) must be trusted
+    explicitly. Loading under another major version of sk-autoencoder or PyTorch
+    warns."""
+
+
 def _fill_doc(**defaults):
-    """Class decorator that fills ``{network_parameters}`` and ``{fitted_attributes}``."""
+    """Class decorator that fills ``{network_parameters}``, ``{fitted_attributes}``
+    and ``{notes}``."""
 
     def decorate(cls):
         cls.__doc__ = cls.__doc__.format(
             network_parameters=_NETWORK_PARAMETERS.format(**defaults),
             fitted_attributes=_FITTED_ATTRIBUTES,
+            notes=_NOTES,
         )
         return cls
 

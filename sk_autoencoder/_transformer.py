@@ -41,6 +41,10 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     ----------
     {fitted_attributes}
 
+    Notes
+    -----
+    {notes}
+
     See Also
     --------
     AutoencoderAnomalyDetector : The same network scoring rows by reconstruction error.

@@ -1,0 +1,168 @@
+"""Save and load fitted estimators with :mod:`skops.io`, without pickle.
+
+``pickle`` and ``joblib`` files can run arbitrary code when loaded, so a model file
+from someone else should not be loaded with them. :func:`dump` and :func:`load`
+store a model in the ``skops.io`` format instead: loading builds only the types that
+the caller trusts, and refuses the file otherwise.
+
+What a file holds, and which types must be trusted
+--------------------------------------------------
+An estimator's state is saved as plain data: its parameters, the fitted scaler
+(scikit-learn's own types, trusted by ``skops`` already), numpy arrays, and a record
+of the network: the network's class, its constructor arguments, its weights as
+numpy arrays, the optimiser state and the training history as lists and dicts. The
+network is rebuilt from that record at load time by calling the class with those
+arguments, so the class is the one type of ours besides the estimators that a file
+names. :data:`TRUSTED_TYPES` lists them:
+
+- ``sk_autoencoder._transformer.AutoencoderTransformer``
+- ``sk_autoencoder._detector.AutoencoderAnomalyDetector``
+- every network class of :mod:`sk_autoencoder.modules` (``DenseAutoencoder``...)
+
+:func:`load` trusts these by default. A model whose parameters hold other objects
+names their types too, and those must be trusted explicitly with ``trusted=``: an
+``optimizer`` given as a class (e.g. ``"torch.optim.adam.Adam"``), skorch
+``callbacks``, a network class of your own. Check what a file needs with
+:func:`skops.io.get_untrusted_types` before trusting anything.
+
+A model saved from a GPU loads on a machine without one: the weights are stored as
+numpy arrays and placed on the CPU when CUDA is not available (the ``device``
+parameter keeps its value, so a refit there needs ``device="cpu"``).
+
+Files record the sk-autoencoder and PyTorch versions that wrote them; loading with
+another major version (``0.minor`` before 1.0) warns with
+:class:`InconsistentVersionWarning`.
+
+Examples
+--------
+>>> import numpy as np
+>>> from sk_autoencoder import AutoencoderTransformer
+>>> from sk_autoencoder.persistence import dump, load
+>>> X = np.random.RandomState(0).normal(size=(50, 4))
+>>> model = AutoencoderTransformer(max_epochs=2, random_state=0).fit(X)
+>>> import tempfile, os
+>>> path = os.path.join(tempfile.mkdtemp(), "model.skops")
+>>> dump(model, path)
+>>> restored = load(path)
+>>> bool(np.array_equal(restored.transform(X), model.transform(X)))
+True
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from collections.abc import Sequence
+from typing import IO
+
+import skops.io as sio
+from torch import nn
+
+from . import modules as _modules
+from ._base import _BaseAutoencoder
+from ._detector import AutoencoderAnomalyDetector
+from ._state import InconsistentVersionWarning
+from ._transformer import AutoencoderTransformer
+
+__all__ = ["TRUSTED_TYPES", "InconsistentVersionWarning", "dump", "load"]
+
+
+def _type_name(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _network_classes() -> list[type]:
+    """The public network classes defined in :mod:`sk_autoencoder.modules`."""
+    return [
+        cls
+        for name, cls in vars(_modules).items()
+        if inspect.isclass(cls)
+        and issubclass(cls, nn.Module)
+        and cls.__module__ == _modules.__name__
+        and not name.startswith("_")
+    ]
+
+
+#: Types that :func:`load` trusts by default: the two estimators and the network
+#: classes of :mod:`sk_autoencoder.modules`. Everything else in a file must be
+#: trusted by the caller.
+TRUSTED_TYPES: tuple[str, ...] = tuple(
+    sorted(
+        {
+            _type_name(AutoencoderTransformer),
+            _type_name(AutoencoderAnomalyDetector),
+            *(_type_name(cls) for cls in _network_classes()),
+        }
+    )
+)
+
+
+def dump(estimator: _BaseAutoencoder, file: str | os.PathLike | IO[bytes]) -> None:
+    """Save an estimator (fitted or not) in the ``skops.io`` format.
+
+    Parameters
+    ----------
+    estimator : AutoencoderTransformer or AutoencoderAnomalyDetector
+        The estimator to save.
+    file : str, path-like or binary file object
+        Where to write; ``.skops`` is the customary extension.
+
+    Examples
+    --------
+    >>> import io
+    >>> from sk_autoencoder import AutoencoderTransformer
+    >>> from sk_autoencoder.persistence import dump, load
+    >>> buffer = io.BytesIO()
+    >>> dump(AutoencoderTransformer(n_components=3), buffer)
+    >>> _ = buffer.seek(0)
+    >>> load(buffer).n_components
+    3
+    """
+    if not isinstance(estimator, _BaseAutoencoder):
+        raise TypeError(
+            "dump saves sk-autoencoder estimators; use skops.io.dump for other objects, "
+            f"got {type(estimator).__name__}."
+        )
+    sio.dump(estimator, file)
+
+
+def load(
+    file: str | os.PathLike | IO[bytes], trusted: Sequence[str] | None = None
+) -> _BaseAutoencoder:
+    """Load an estimator saved by :func:`dump`, building only trusted types.
+
+    Parameters
+    ----------
+    file : str, path-like or binary file object
+        A file written by :func:`dump`.
+    trusted : sequence of str or None, default=None
+        Type names trusted in addition to :data:`TRUSTED_TYPES`, as listed by
+        :func:`skops.io.get_untrusted_types`. Trust only types you know.
+
+    Returns
+    -------
+    estimator : AutoencoderTransformer or AutoencoderAnomalyDetector
+        The estimator, with its network on the recorded device where available and
+        on the CPU otherwise.
+
+    Raises
+    ------
+    skops.io.exceptions.UntrustedTypesFoundException
+        If the file names a type that is neither in :data:`TRUSTED_TYPES` nor in
+        ``trusted``; nothing from the file is built.
+
+    Examples
+    --------
+    >>> import io
+    >>> from sk_autoencoder import AutoencoderAnomalyDetector
+    >>> from sk_autoencoder.persistence import dump, load
+    >>> buffer = io.BytesIO()
+    >>> dump(AutoencoderAnomalyDetector(), buffer)
+    >>> _ = buffer.seek(0)
+    >>> type(load(buffer)).__name__
+    'AutoencoderAnomalyDetector'
+    """
+    trusted_types = [*TRUSTED_TYPES, *(trusted or [])]
+    if hasattr(file, "read"):
+        return sio.loads(file.read(), trusted=trusted_types)
+    return sio.load(file, trusted=trusted_types)

@@ -1,0 +1,231 @@
+"""Training faults (interruption, divergence, early stopping) and concurrency."""
+
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+
+import joblib
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV
+from skorch.callbacks import Callback
+
+from sk_autoencoder import (
+    AutoencoderAnomalyDetector,
+    AutoencoderTransformer,
+    TrainingDivergedError,
+)
+
+SMALL = dict(hidden_layer_sizes=(8,), random_state=0)
+
+
+@pytest.fixture(scope="module")
+def X():
+    rng = np.random.RandomState(0)
+    return rng.normal(size=(120, 6)) @ rng.normal(size=(6, 6))
+
+
+class _InterruptAt(Callback):
+    """Raise KeyboardInterrupt (as Ctrl-C would) at a given batch of a given epoch."""
+
+    def __init__(self, epoch, batch=1):
+        self.epoch = epoch
+        self.batch = batch
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.batches_ = 0
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if training:
+            self.batches_ += 1
+            if len(net.history) == self.epoch and self.batches_ == self.batch:
+                raise KeyboardInterrupt
+
+
+class _Snapshots(Callback):
+    """Weights at the end of each epoch, and the validation data."""
+
+    def on_train_begin(self, net, **kwargs):
+        self.states_ = {}
+
+    def on_epoch_end(self, net, dataset_valid=None, **kwargs):
+        epoch = net.history[-1, "epoch"]
+        self.states_[epoch] = {k: v.clone() for k, v in net.module_.state_dict().items()}
+        self.valid_ = dataset_valid
+
+
+def _assert_weights(module, state):
+    for name, value in module.state_dict().items():
+        torch.testing.assert_close(value, state[name], rtol=0, atol=0)
+
+
+# ------------------------------------------------------------------ interruption
+@pytest.mark.parametrize("cls", [AutoencoderTransformer, AutoencoderAnomalyDetector])
+def test_keyboard_interrupt_keeps_best_weights_and_warns(X, cls):
+    snapshots = _Snapshots()
+    model = cls(
+        max_epochs=50,
+        batch_size=16,
+        learning_rate=0.05,  # noisy enough that the last epoch is not always the best
+        callbacks=[snapshots, _InterruptAt(epoch=6, batch=3)],
+        **SMALL,
+    )
+    with pytest.warns(UserWarning, match=r"interrupted \(KeyboardInterrupt\) in epoch 6"):
+        model.fit(X)
+    # Five complete epochs are kept; the partial sixth is dropped from the record.
+    assert model.n_iter_ == 5
+    assert len(model.loss_curve_) == 5
+    best_epoch = int(np.argmin(model.loss_curve_)) + 1
+    _assert_weights(model.net_.module_, snapshots.states_[best_epoch])
+    scores = model.score_samples(X)
+    assert np.isfinite(scores).all()
+    if cls is AutoencoderAnomalyDetector:
+        assert set(np.unique(model.predict(X))) <= {-1, 1}
+
+
+def test_keyboard_interrupt_with_early_stopping_uses_validation_loss(X):
+    snapshots = _Snapshots()
+    model = AutoencoderTransformer(
+        max_epochs=50,
+        early_stopping=True,
+        n_iter_no_change=50,
+        learning_rate=0.05,
+        batch_size=16,
+        callbacks=[snapshots, _InterruptAt(epoch=8, batch=2)],
+        **SMALL,
+    )
+    with pytest.warns(UserWarning, match="best completed epoch by valid_loss"):
+        model.fit(X)
+    best_epoch = int(np.argmax(model.validation_scores_)) + 1
+    _assert_weights(model.net_.module_, snapshots.states_[best_epoch])
+
+
+def test_keyboard_interrupt_in_first_epoch_propagates_and_keeps_old_model(X):
+    model = AutoencoderTransformer(max_epochs=3, **SMALL).fit(X)
+    before = model.transform(X)
+    model.set_params(callbacks=[_InterruptAt(epoch=1, batch=1)])
+    with pytest.raises(KeyboardInterrupt, match="before any epoch completed"):
+        model.fit(X)
+    np.testing.assert_array_equal(model.transform(X), before)
+    with pytest.raises(KeyboardInterrupt):
+        AutoencoderTransformer(callbacks=[_InterruptAt(epoch=1)], **SMALL).fit(X)
+
+
+def test_early_stopping_is_not_reported_as_an_interrupt(X):
+    # skorch's EarlyStopping stops training by raising KeyboardInterrupt itself.
+    model = AutoencoderTransformer(
+        max_epochs=200, n_iter_no_change=2, tol=10.0, early_stopping=True, **SMALL
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.fit(X)
+    assert model.n_iter_ == 3
+
+
+# ------------------------------------------------------------------ early stopping
+def test_early_stopping_restores_best_weights(X):
+    snapshots = _Snapshots()
+    model = AutoencoderTransformer(
+        max_epochs=40,
+        early_stopping=True,
+        n_iter_no_change=4,
+        optimizer="sgd",
+        learning_rate=0.3,  # oscillates, so the best epoch is not the last one
+        batch_size=8,
+        callbacks=[snapshots],
+        **SMALL,
+    ).fit(X)
+    valid_losses = -np.asarray(model.validation_scores_)
+    best = int(np.argmin(valid_losses))
+    assert best < len(valid_losses) - 1, "the test needs a run that got worse at the end"
+    assert model.best_validation_score_ == -valid_losses[best]
+    _assert_weights(model.net_.module_, snapshots.states_[best + 1])
+    # The restored network's loss on the validation rows is the best recorded one.
+    Xv = snapshots.valid_.X
+    with torch.inference_mode():
+        loss = F.mse_loss(model.net_.module_(Xv)[0], Xv).item()
+    np.testing.assert_allclose(loss, valid_losses[best], rtol=1e-5)
+    assert not np.isclose(loss, valid_losses[-1], rtol=1e-3)
+
+
+# ------------------------------------------------------------------ divergence
+def test_divergence_never_leaks_into_a_fitted_model(X):
+    diverging = dict(optimizer="sgd", learning_rate=1e8, max_epochs=5, random_state=0)
+    fresh = AutoencoderAnomalyDetector(**diverging)
+    with pytest.raises(TrainingDivergedError, match="Training diverged"):
+        fresh.fit(X)
+    with pytest.raises(NotFittedError):
+        fresh.score_samples(X)
+    assert not hasattr(fresh, "scaler_") and not hasattr(fresh, "offset_")
+
+    model = AutoencoderAnomalyDetector(max_epochs=3, **SMALL).fit(X)
+    before = (model.score_samples(X), model.offset_)
+    model.set_params(**diverging)
+    with pytest.raises(TrainingDivergedError):
+        model.fit(X)
+    np.testing.assert_array_equal(model.score_samples(X), before[0])
+    assert model.offset_ == before[1]
+
+
+class _BreakWeightsAtEnd(Callback):
+    """Turn a weight non-finite after the last batch, where no loss sees it."""
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) == net.max_epochs:
+            with torch.no_grad():
+                next(net.module_.parameters())[0, 0] = float("nan")
+
+
+def test_non_finite_weights_after_last_step_are_refused(X):
+    model = AutoencoderTransformer(max_epochs=2, callbacks=[_BreakWeightsAtEnd()], **SMALL)
+    with pytest.raises(TrainingDivergedError, match="weight 'encoder.0.weight' is not finite"):
+        model.fit(X)
+    with pytest.raises(NotFittedError):
+        model.transform(X)
+
+
+# ------------------------------------------------------------------ concurrency
+def test_transform_from_threads_matches_serial(X):
+    model = AutoencoderAnomalyDetector(max_epochs=3, **SMALL).fit(X)
+    rng = np.random.RandomState(1)
+    chunks = [rng.normal(size=(200 + 37 * i, X.shape[1])) for i in range(8)]
+    serial = [(model.score_samples(c), model.score_features(c)) for c in chunks]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        threaded = list(
+            pool.map(lambda c: (model.score_samples(c), model.score_features(c)), chunks * 3)
+        )
+    for i, (scores, features) in enumerate(threaded):
+        np.testing.assert_array_equal(scores, serial[i % 8][0])
+        np.testing.assert_array_equal(features, serial[i % 8][1])
+
+    transformer = AutoencoderTransformer(max_epochs=3, **SMALL).fit(X)
+    serial = [transformer.transform(c) for c in chunks]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for i, codes in enumerate(pool.map(transformer.transform, chunks * 3)):
+            np.testing.assert_array_equal(codes, serial[i % 8])
+
+
+def _torch_threads(estimator, X, y=None):
+    return torch.get_num_threads()
+
+
+def test_grid_search_workers_do_not_oversubscribe_and_match_serial(X):
+    # joblib's loky backend starts each worker with OMP_NUM_THREADS set to its share
+    # of the CPUs, and torch sizes its intra-op pool from it: no code of ours needed.
+    search = dict(
+        estimator=AutoencoderTransformer(max_epochs=3, **SMALL),
+        param_grid={"n_components": [1, 2, 3]},
+        cv=2,
+        scoring={"score": lambda est, X, y=None: est.score(X), "threads": _torch_threads},
+        refit="score",
+    )
+    parallel = GridSearchCV(n_jobs=2, **search).fit(X)
+    serial = GridSearchCV(n_jobs=1, **search).fit(X)
+    worker_threads = parallel.cv_results_["mean_test_threads"]
+    assert worker_threads.max() <= max(1, joblib.cpu_count() // 2)
+    np.testing.assert_allclose(
+        parallel.cv_results_["mean_test_score"], serial.cv_results_["mean_test_score"], rtol=1e-5
+    )
+    assert parallel.best_params_ == serial.best_params_

@@ -1,0 +1,242 @@
+"""Saving and loading: skops with a short trusted list, pickle, devices, versions."""
+
+import io
+import pickle
+import warnings
+import zipfile
+
+import numpy as np
+import pytest
+import skops.io as sio
+import torch
+from skops.io.exceptions import UntrustedTypesFoundException
+from skorch.callbacks import Callback
+
+from sk_autoencoder import AutoencoderAnomalyDetector, AutoencoderTransformer, modules
+from sk_autoencoder.modules import DenseAutoencoder
+from sk_autoencoder.persistence import TRUSTED_TYPES, InconsistentVersionWarning, dump, load
+
+SMALL = dict(hidden_layer_sizes=(8,), max_epochs=3, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def X():
+    rng = np.random.RandomState(0)
+    return rng.normal(size=(80, 5)) @ rng.normal(size=(5, 5))
+
+
+def _skops_round_trip(estimator, trusted=None):
+    buffer = io.BytesIO()
+    dump(estimator, buffer)
+    buffer.seek(0)
+    return load(buffer, trusted=trusted)
+
+
+def _same_outputs(a, b, X):
+    np.testing.assert_array_equal(a.score_samples(X), b.score_samples(X))
+    if hasattr(a, "transform"):
+        np.testing.assert_array_equal(a.transform(X), b.transform(X))
+        Z = a.transform(X)
+        np.testing.assert_array_equal(a.inverse_transform(Z), b.inverse_transform(Z))
+    else:
+        np.testing.assert_array_equal(a.predict(X), b.predict(X))
+        np.testing.assert_array_equal(a.score_features(X), b.score_features(X))
+
+
+def test_trusted_types_are_ours_and_short():
+    assert {
+        "sk_autoencoder._detector.AutoencoderAnomalyDetector",
+        "sk_autoencoder._transformer.AutoencoderTransformer",
+        "sk_autoencoder.modules.DenseAutoencoder",
+    } <= set(TRUSTED_TYPES)
+    # Beyond the estimators, only network classes of sk_autoencoder.modules.
+    for name in set(TRUSTED_TYPES) - {
+        "sk_autoencoder._detector.AutoencoderAnomalyDetector",
+        "sk_autoencoder._transformer.AutoencoderTransformer",
+    }:
+        module, _, cls_name = name.rpartition(".")
+        assert module == "sk_autoencoder.modules"
+        assert issubclass(getattr(modules, cls_name), torch.nn.Module)
+
+
+@pytest.mark.parametrize("cls", [AutoencoderTransformer, AutoencoderAnomalyDetector])
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_skops_round_trip_with_default_trusted_list(X, cls, early_stopping):
+    model = cls(early_stopping=early_stopping, **SMALL).fit(X)
+    buffer = io.BytesIO()
+    dump(model, buffer)
+    data = buffer.getvalue()
+    # The file names only types of ours besides what skops trusts anyway...
+    assert set(sio.get_untrusted_types(data=data)) <= set(TRUSTED_TYPES)
+    # ...and holds no pickle: a JSON schema and .npy arrays.
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        names = archive.namelist()
+        assert "schema.json" in names
+        assert all(n == "schema.json" or n.endswith(".npy") for n in names)
+        for n in names:
+            if n.endswith(".npy"):
+                np.load(io.BytesIO(archive.read(n)), allow_pickle=False)
+    restored = load(io.BytesIO(data))
+    assert type(restored) is cls
+    _same_outputs(model, restored, X)
+    assert restored.loss_curve_ == model.loss_curve_
+    assert restored.n_iter_ == model.n_iter_
+    assert restored.get_params() == model.get_params()
+    assert list(restored.net_.history[:, "train_loss"]) == list(
+        model.net_.history[:, "train_loss"]
+    )
+
+
+def test_skops_file_on_disk_and_unfitted(X, tmp_path):
+    path = tmp_path / "model.skops"
+    dump(AutoencoderTransformer(n_components=3), path)
+    restored = load(path)
+    assert restored.n_components == 3
+    assert not hasattr(restored, "net_")
+
+
+def test_dump_refuses_other_objects():
+    with pytest.raises(TypeError, match="dump saves sk-autoencoder estimators"):
+        dump({"a": 1}, io.BytesIO())
+
+
+class _CountingCallback(Callback):
+    def on_epoch_end(self, net, **kwargs):
+        pass
+
+
+def test_untrusted_type_is_refused_then_loads_when_trusted(X):
+    model = AutoencoderTransformer(callbacks=[_CountingCallback()], **SMALL).fit(X)
+    buffer = io.BytesIO()
+    dump(model, buffer)
+    name = f"{__name__}._CountingCallback"
+    assert sio.get_untrusted_types(data=buffer.getvalue()) == sorted(
+        {name, *[t for t in TRUSTED_TYPES if "Transformer" in t or "Dense" in t]}
+    )
+    buffer.seek(0)
+    with pytest.raises(UntrustedTypesFoundException, match="_CountingCallback"):
+        load(buffer)
+    buffer.seek(0)
+    restored = load(buffer, trusted=[name])
+    _same_outputs(model, restored, X)
+
+
+def test_planted_object_is_refused(X):
+    # A file that carries anything beyond the model's own types does not load, so
+    # nothing in it can run.
+    model = AutoencoderAnomalyDetector(**SMALL).fit(X)
+    model.payload_ = _CountingCallback()
+    buffer = io.BytesIO()
+    dump(model, buffer)
+    buffer.seek(0)
+    with pytest.raises(UntrustedTypesFoundException):
+        load(buffer)
+
+
+class _WiderDense(DenseAutoencoder):
+    """A network class that is not ours: it must be trusted explicitly."""
+
+
+def test_record_is_generic_over_network_classes(X, monkeypatch):
+    def spec(self, n_features):
+        return _WiderDense, {
+            "n_features": n_features,
+            "n_components": self.n_components,
+            "hidden_layer_sizes": (6, 4),
+            "activation": "tanh",
+        }
+
+    monkeypatch.setattr(AutoencoderTransformer, "_module_spec", spec)
+    model = AutoencoderTransformer(**SMALL).fit(X)
+    monkeypatch.undo()
+    # The rebuilt net follows the record, not the estimator's current spec.
+    with pytest.raises(UntrustedTypesFoundException, match="_WiderDense"):
+        _skops_round_trip(model)
+    restored = _skops_round_trip(model, trusted=[f"{__name__}._WiderDense"])
+    assert type(restored.net_.module_) is _WiderDense
+    assert [m.out_features for m in restored.net_.module_.encoder if hasattr(m, "weight")] == [
+        6,
+        4,
+        2,
+    ]
+    _same_outputs(model, restored, X)
+    _same_outputs(model, pickle.loads(pickle.dumps(model)), X)
+
+
+def test_model_fitted_on_cuda_loads_on_cpu(X, monkeypatch):
+    # No GPU here: fit on the CPU, then make the saved record claim CUDA.
+    model = AutoencoderTransformer(**SMALL).fit(X)
+    state = model.__getstate__()
+    assert isinstance(state["net_"], dict)
+    state["net_"]["device"] = "cuda:0"
+    state["device"] = "cuda"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(AutoencoderTransformer, "__getstate__", lambda self: state)
+    restored = _skops_round_trip(model)
+    monkeypatch.undo()
+    assert str(restored.net_.device) == "cpu"
+    assert restored._device.type == "cpu"
+    assert restored.device == "cuda"  # the parameter is kept as the user set it
+    _same_outputs(model, restored, X)
+    # The same through pickle.
+    fresh = AutoencoderTransformer.__new__(AutoencoderTransformer)
+    fresh.__setstate__(state)
+    _same_outputs(model, fresh, X)
+
+
+def test_optimizer_and_shuffling_state_survive(X):
+    model = AutoencoderTransformer(**SMALL).fit(X)
+    restored = _skops_round_trip(model)
+    saved, loaded = model.net_.optimizer_.state_dict(), restored.net_.optimizer_.state_dict()
+    assert saved["param_groups"] == loaded["param_groups"]
+    assert saved["state"].keys() == loaded["state"].keys()
+    for k in saved["state"]:
+        for name, value in saved["state"][k].items():
+            torch.testing.assert_close(loaded["state"][k][name], value, rtol=0, atol=0)
+    torch.testing.assert_close(
+        restored.net_.iterator_train__generator.get_state(),
+        model.net_.iterator_train__generator.get_state(),
+    )
+
+
+def test_loading_leaves_global_torch_rng_alone(X):
+    model = AutoencoderTransformer(**SMALL).fit(X)
+    data = pickle.dumps(model)
+    torch.manual_seed(7)
+    expected = torch.rand(3)
+    torch.manual_seed(7)
+    pickle.loads(data)
+    np.testing.assert_array_equal(torch.rand(3), expected)
+
+
+def test_versions_recorded_and_major_change_warns(X):
+    model = AutoencoderAnomalyDetector(**SMALL).fit(X)
+    state = model.__getstate__()
+    import sk_autoencoder
+
+    assert state["_sk_autoencoder_version"] == sk_autoencoder.__version__
+    assert state["_torch_version"] == torch.__version__
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        AutoencoderAnomalyDetector.__new__(AutoencoderAnomalyDetector).__setstate__(state)
+
+    old = {**model.__getstate__(), "_torch_version": "1.13.1+cu117"}
+    with pytest.warns(InconsistentVersionWarning, match="saved with torch 1.13.1"):
+        restored = AutoencoderAnomalyDetector.__new__(AutoencoderAnomalyDetector)
+        restored.__setstate__(old)
+    _same_outputs(model, restored, X)
+    assert not hasattr(restored, "_torch_version")
+
+    future = {**model.__getstate__(), "_sk_autoencoder_version": "7.0.0"}
+    with pytest.warns(InconsistentVersionWarning, match="saved with sk-autoencoder 7.0.0"):
+        AutoencoderAnomalyDetector.__new__(AutoencoderAnomalyDetector).__setstate__(future)
+
+
+def test_state_holding_a_net_object_still_loads(X):
+    # Pickles made before the portable record held the skorch net itself.
+    model = AutoencoderTransformer(**SMALL).fit(X)
+    legacy = {**model.__dict__}
+    restored = AutoencoderTransformer.__new__(AutoencoderTransformer)
+    restored.__setstate__(legacy)
+    assert restored.net_ is model.net_
+    _same_outputs(model, restored, X)
