@@ -7,7 +7,7 @@ import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 
 from ._base import _BaseAutoencoder, _check_codes
-from ._docs import _fill_doc
+from ._docs import _fill_doc, _partial_fit_doc
 
 
 @_fill_doc(
@@ -83,6 +83,8 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         device="cpu",
         verbose=0,
         callbacks=None,
+        warm_start=False,
+        partial_fit_epochs=1,
     ):
         self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -103,6 +105,8 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         self.device = device
         self.verbose = verbose
         self.callbacks = callbacks
+        self.warm_start = warm_start
+        self.partial_fit_epochs = partial_fit_epochs
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -122,6 +126,16 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         """
         self._fit(X)
         return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        self._partial_fit(X)
+        return self
+
+    partial_fit.__doc__ = _partial_fit_doc(
+        "AutoencoderTransformer",
+        "Train the autoencoder on one chunk of rows, continuing from earlier chunks.",
+    )
 
     def transform(self, X) -> np.ndarray:
         """Encode rows.
