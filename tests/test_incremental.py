@@ -1,5 +1,8 @@
 """partial_fit and warm_start: incremental scaling and continued training (no Dask)."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -237,3 +240,16 @@ def test_detector_threshold_from_latest_chunk(contamination):
         assert det.labels_.sum() == 10
     # The planted outliers are the rows flagged worst.
     assert set(np.argsort(scores)[:10]) == set(range(90, 100))
+
+
+def test_import_does_not_import_dask():
+    # Dask is an optional extra: the package must import (and partial_fit work)
+    # without it.
+    code = (
+        "import sys, numpy as np, sk_autoencoder;"
+        "sk_autoencoder.AutoencoderTransformer(max_epochs=1).partial_fit(np.eye(4));"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('dask', 'distributed', 'dask_ml')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
