@@ -4,7 +4,9 @@ and batched inference. Subclasses add what their task needs on top (``transform`
 
 from __future__ import annotations
 
+import copy
 import math
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -103,6 +105,8 @@ class _BaseAutoencoder(BaseEstimator):
         "beta": [Interval(Real, 0, None, closed="neither")],
         "input_shape": [tuple, list, None],
         "module": [type, None],
+        "warm_start": ["boolean"],
+        "partial_fit_epochs": [Interval(Integral, 1, None, closed="left")],
     }
 
     # ------------------------------------------------------------------ validation
@@ -208,9 +212,15 @@ class _BaseAutoencoder(BaseEstimator):
         If anything fails, the estimator is restored to its state before the call, so a
         failed refit never leaves new scaling next to an old network.
         """
+        with self._rollback_on_error():
+            return self._fit_unguarded(X)
+
+    @contextmanager
+    def _rollback_on_error(self):
+        """Restore the estimator's attributes if the body raises."""
         state = self.__dict__.copy()
         try:
-            return self._fit_unguarded(X)
+            yield
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(state)
@@ -219,8 +229,12 @@ class _BaseAutoencoder(BaseEstimator):
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "net_")
 
-    def _fit_unguarded(self, X) -> np.ndarray:
+    def _fit_unguarded(self, X, epochs: int | None = None) -> np.ndarray:
+        """Fit from scratch (or continue, with ``warm_start``); ``epochs`` overrides
+        ``max_epochs`` (the first ``partial_fit`` call trains ``partial_fit_epochs``)."""
         self._validate_params()
+        if self.warm_start and hasattr(self, "net_"):
+            return self._warm_fit(X)
         _check_numeric_columns(self, X)
         # Float input is not copied here; the one float32 copy is the scaled one.
         X = validate_data(self, X, dtype=(np.float64, np.float32), reset=True)
@@ -230,8 +244,95 @@ class _BaseAutoencoder(BaseEstimator):
         self._check_scaled_training_data(X_t)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         net = self._build_net(X.shape, device, seed)
+        if epochs is not None:
+            net.max_epochs = epochs
         self._train(net, X_t, seed)
         return X_t.numpy()
+
+    def _warm_fit(self, X) -> np.ndarray:
+        """``fit`` with ``warm_start=True`` on a fitted estimator: keep the network, its
+        optimiser state and the scaling, and train ``max_epochs`` more epochs on ``X``."""
+        X_t = torch.from_numpy(self._scaled_float32(self._check_training_chunk(X)))
+        self._check_scaled_training_data(X_t)
+        self._continue_training(X_t, self.max_epochs)
+        return X_t.numpy()
+
+    def _check_training_chunk(self, X) -> np.ndarray:
+        """Validate more training rows for a fitted estimator (same checks as ``fit``)."""
+        _check_numeric_columns(self, X)
+        return validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
+
+    def _partial_fit(self, X) -> np.ndarray:
+        """One incremental step: update the scaling with ``X``, then train on it.
+
+        The first call (on an unfitted estimator) validates the parameters, sets the
+        input width, the scaling and the network from ``X`` and trains it for
+        ``partial_fit_epochs`` epochs. Later calls update the scaling statistics with
+        ``X`` (the network is not re-mapped to the new scaling; it adapts while it
+        trains on the chunk) and train ``partial_fit_epochs`` more epochs. On error
+        the estimator is left as it was before the call. Returns the scaled rows.
+        """
+        with self._rollback_on_error():
+            if not hasattr(self, "net_"):
+                return self._fit_unguarded(X, epochs=self.partial_fit_epochs)
+            X = self._check_training_chunk(X)
+            if self.scaler_ is not None:
+                # A copy, so that a failed call leaves the previous statistics intact.
+                self.scaler_ = copy.deepcopy(self.scaler_).partial_fit(X)
+                _check_scaler_finite(self.scaler_)
+                self._set_affine()
+            X_t = torch.from_numpy(self._scaled_float32(X))
+            self._check_scaled_training_data(X_t)
+            self._continue_training(X_t, self.partial_fit_epochs)
+            return X_t.numpy()
+
+    def _continue_training(self, X_t: torch.Tensor, epochs: int) -> None:
+        """Train the fitted ``net_`` ``epochs`` more epochs on scaled rows ``X_t``.
+
+        The optimiser state and the history carry over, so ``n_iter_`` and
+        ``loss_curve_`` keep accumulating. If training fails (e.g. diverges), the
+        weights, optimiser state and history are put back as they were.
+        """
+        self._check_same_network()
+        net = self.net_
+        n_done = len(net.history)
+        # A different seed for every continuation (dropout masks), still reproducible.
+        base_seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        seed = int((base_seed + n_done) % np.iinfo(np.int32).max)
+        weights = copy.deepcopy(net.module_.state_dict())
+        optimizer_state = copy.deepcopy(net.optimizer_.state_dict())
+        net.max_epochs = epochs
+        try:
+            self._train(net, X_t, seed, partial=True)
+        except BaseException:
+            net.module_.load_state_dict(weights)
+            net.optimizer_.load_state_dict(optimizer_state)
+            del net.history[n_done:]
+            net.module_.eval()
+            raise
+
+    def _check_same_network(self) -> None:
+        """Continuing training needs the parameters that shaped the fitted network."""
+        net = self.net_
+        module_cls, module_kwargs = self._module_spec(self.n_features_in_)
+        changed = [
+            k for k, v in module_kwargs.items() if getattr(net, f"module__{k}", None) != v
+        ]
+        if net.module is not module_cls:
+            changed.append("module")
+        if net.criterion__loss != self.loss:
+            changed.append("loss")
+        scaling = {StandardScaler: "standard", MinMaxScaler: "minmax"}.get(type(self.scaler_))
+        if scaling != self.preprocessing:
+            changed.append("preprocessing")
+        if (net.train_split is not None) != bool(self.early_stopping):
+            changed.append("early_stopping")
+        if changed:
+            raise ValueError(
+                "Cannot continue training (warm_start=True or partial_fit) after changing "
+                f"parameters that define the fitted network: {', '.join(changed)}. Set "
+                "them back, or fit a new network with warm_start=False."
+            )
 
     def _fit_scaler(self, X: np.ndarray) -> None:
         """Fit ``scaler_`` per ``preprocessing`` and cache it as an affine map.

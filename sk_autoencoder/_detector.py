@@ -11,7 +11,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils._set_output import _get_output_config
 
 from ._base import _BaseAutoencoder
-from ._docs import _fill_doc
+from ._docs import _fill_doc, _partial_fit_doc
 
 # Tukey's fence: errors above Q3 + _TUKEY_K * IQR of the training errors are outliers.
 _TUKEY_K = 1.5
@@ -130,6 +130,8 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
         beta=1.0,
         input_shape=None,
         module=None,
+        warm_start=False,
+        partial_fit_epochs=1,
         contamination="auto",
     ):
         self.n_components = n_components
@@ -159,6 +161,8 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
         self.beta = beta
         self.input_shape = input_shape
         self.module = module
+        self.warm_start = warm_start
+        self.partial_fit_epochs = partial_fit_epochs
         self.contamination = contamination
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -180,7 +184,30 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
         self._fit(X)
         # Score the caller's rows through the same path as score_samples, so that
         # predict on the training data reproduces labels_ exactly.
-        scores = self._score_samples(self._check_X(X))
+        self._set_threshold(self._score_samples(self._check_X(X)))
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        self._partial_fit(X)
+        self._set_threshold(self._score_samples(self._check_X(X)))
+        return self
+
+    partial_fit.__doc__ = _partial_fit_doc(
+        "AutoencoderAnomalyDetector",
+        "Train on one chunk of rows, continuing from earlier chunks, and re-set the\n"
+        "        outlier threshold from that chunk.",
+        extra="""
+        ``offset_`` is then set as in :meth:`fit`, from the scores of this chunk's
+        rows under the updated network and scaling, and ``decision_scores_``,
+        ``threshold_`` and ``labels_`` describe this chunk. Scores of earlier chunks
+        came from an earlier network, so they are not pooled: the threshold is as
+        good as one chunk is large and representative.
+""",
+    )
+
+    def _set_threshold(self, scores: np.ndarray) -> None:
+        """Set ``offset_`` and the PyOD-style attributes from training-row scores."""
         if self.contamination == "auto":
             errors = -scores
             q1, q3 = np.percentile(errors, [25, 75])
@@ -190,7 +217,6 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
         self.decision_scores_ = -scores
         self.threshold_ = -self.offset_
         self.labels_ = (scores < self.offset_).astype(int)
-        return self
 
     def score_samples(self, X) -> np.ndarray:
         """Negative reconstruction error of each row; lower is more abnormal.

@@ -69,6 +69,20 @@ default="adam"
     tol : float, default={tol}
         Smallest loss decrease that counts as an improvement.
 
+    warm_start : bool, default=False
+        If True, ``fit`` on a fitted estimator continues training its network
+        (weights and optimiser state) for ``max_epochs`` more epochs, keeping the
+        fitted scaling, instead of starting a new network; ``n_iter_`` and
+        ``loss_curve_`` keep accumulating. The parameters that define the network
+        (its architecture, ``loss``, ``preprocessing``, ``early_stopping``) must be
+        unchanged, or ``fit`` raises a ValueError; the optimiser settings
+        (``optimizer``, ``learning_rate``, ``weight_decay``, ``batch_size``) of the
+        first fit stay in force. As in
+        :class:`~sklearn.neural_network.MLPRegressor`.
+
+    partial_fit_epochs : int, default=1
+        Epochs (passes over the chunk) that each ``partial_fit`` call trains.
+
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling, dropout and the validation split.
         The same integer gives the same results on CPU. PyTorch's global random
@@ -217,6 +231,48 @@ Input: numeric columns only, of any numeric or boolean dtype (pandas nullable
     (a custom optimizer class or network, skorch callbacks) must be trusted
     explicitly. Loading under another major version of sk-autoencoder or PyTorch
     warns."""
+
+
+_PARTIAL_FIT = """\
+{summary}
+
+        The first call (on an unfitted estimator) sets the input width, the scaling
+        and the network from ``X``: the network's input width is fixed by this first
+        chunk, and so is the scaling until more chunks arrive (``batch_size="auto"``
+        also resolves from it). Each call first updates the scaling statistics with
+        ``X`` (the incremental ``partial_fit`` of the scaler), then trains
+        ``partial_fit_epochs`` epochs on ``X``. ``n_iter_`` and ``loss_curve_`` keep
+        accumulating. A fitted estimator (from ``fit``) continues the same way.
+        :class:`dask_ml.wrappers.Incremental` calls this method to train on a Dask
+        array chunk by chunk.
+{extra}
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            One chunk of training rows; every chunk must have the features of the
+            first one.
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        self : {cls}
+            The estimator, trained on one more chunk.
+
+        Notes
+        -----
+        The network is not re-mapped when a new chunk moves the scaling statistics:
+        it sees the updated scaling from then on and adapts while it trains. The
+        statistics settle after a few chunks, so large shifts happen only at the
+        start; chunks drawn in random order (as ``Incremental`` does by default)
+        keep them small. ``early_stopping=True`` holds out ``validation_fraction``
+        of every chunk, and the stopping rule's patience restarts with every call.
+        """
+
+
+def _partial_fit_doc(cls: str, summary: str, extra: str = "") -> str:
+    """The ``partial_fit`` docstring of estimator ``cls``."""
+    return _PARTIAL_FIT.format(cls=cls, summary=summary, extra=extra)
 
 
 def _fill_doc(**defaults):

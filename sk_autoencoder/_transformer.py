@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 
 from ._base import _BaseAutoencoder, _check_codes
-from ._docs import _fill_doc
+from ._docs import _fill_doc, _partial_fit_doc
 
 
 @_fill_doc(
@@ -94,6 +94,8 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         beta=1.0,
         input_shape=None,
         module=None,
+        warm_start=False,
+        partial_fit_epochs=1,
     ):
         self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -122,6 +124,8 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         self.beta = beta
         self.input_shape = input_shape
         self.module = module
+        self.warm_start = warm_start
+        self.partial_fit_epochs = partial_fit_epochs
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -141,6 +145,16 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         """
         self._fit(X)
         return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        self._partial_fit(X)
+        return self
+
+    partial_fit.__doc__ = _partial_fit_doc(
+        "AutoencoderTransformer",
+        "Train the autoencoder on one chunk of rows, continuing from earlier chunks.",
+    )
 
     def transform(self, X) -> np.ndarray:
         """Encode rows.

@@ -52,13 +52,15 @@ EXPECTED_FAILED_CHECKS = {}
 
 
 def _expected_failed_checks(estimator) -> dict:
-    if isinstance(estimator, AutoencoderAnomalyDetector) and estimator.module is TinyLinear:
+    if isinstance(estimator, AutoencoderAnomalyDetector):
+        # Non-strict: the check still runs and passes for most weights.
         return {
             "check_methods_subset_invariance": (
-                "The network computes in float32, and the BLAS kernel for a single "
-                "Linear layer rounds differently for a batch of 20 rows and a subset: "
-                "one score out of 20 differs by 4.8e-7 on a value of 3.0 (2 float32 "
-                "ulps), above the check's absolute tolerance of 1e-7."
+                "The network computes in float32, and BLAS/oneDNN pick matrix kernels "
+                "by the number of rows, so a row scored within 20 rows and alone can "
+                "differ by 1-2 float32 ulps (seen: 3.2e-7 on 1.5, 4.8e-7 on 3.0), "
+                "above the check's absolute tolerance of 1e-7. Which configuration "
+                "trips it depends on the trained weights."
             )
         }
     return EXPECTED_FAILED_CHECKS.get(type(estimator), {})
