@@ -132,3 +132,5 @@ class _EpochProgressBar(Callback):
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         self.bar_.close()
+        # A closed bar still holds the stream it wrote to, which cannot be pickled.
+        del self.bar_

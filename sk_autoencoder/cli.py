@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import persistence
 from ._detector import AutoencoderAnomalyDetector
 from ._transformer import AutoencoderTransformer
 from .modules import _ACTIVATIONS
@@ -34,19 +35,16 @@ class _InputError(Exception):
 # ------------------------------------------------------------------ model files
 # The only two functions that know the model file format.
 def _save_model(model, path) -> None:
-    import joblib
-
-    _atomic_write(path, lambda tmp: joblib.dump(model, tmp))
+    # skops format: a model file from someone else loads without running its code.
+    _atomic_write(path, lambda tmp: persistence.dump(model, tmp))
 
 
 def _load_model(path):
-    import joblib
-
     path = Path(path)
     if not path.is_file():
         raise _InputError(f"model file not found: {path}")
     try:
-        model = joblib.load(path)
+        model = persistence.load(path)
     except Exception as exc:
         raise _InputError(f"cannot read a model from {path}: {exc}") from exc
     if not isinstance(model, tuple(_ESTIMATORS.values())):
@@ -179,9 +177,6 @@ def _cmd_fit(args) -> int:
     model.fit(X)
     if model.verbose:
         model.set_params(verbose=0)
-        # The epoch progress bar holds a handle on stderr, which cannot be saved.
-        for _, callback in model.net_.callbacks_:
-            callback.__dict__.pop("bar_", None)
     _save_model(model, args.model)
     print(
         f"fitted {type(model).__name__} on {X.shape[0]} rows x {X.shape[1]} columns in "

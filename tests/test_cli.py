@@ -32,7 +32,7 @@ def tables(tmp_path_factory):
 @pytest.fixture(scope="module")
 def detector_path(tables):
     root, _, _ = tables
-    path = root / "detector.joblib"
+    path = root / "detector.skops"
     code = main(
         [
             "fit",
@@ -108,7 +108,7 @@ def test_score_round_trip(tables, detector_path, tmp_path, ext):
 
 def test_transform_round_trip(tables, tmp_path):
     root, train, test = tables
-    model_path = tmp_path / "ae.joblib"
+    model_path = tmp_path / "ae.skops"
     assert (
         main(
             [
@@ -187,7 +187,7 @@ def test_bad_input_score(detector_path, tmp_path, capsys, kind):
 @pytest.mark.parametrize("kind", ["non-numeric", "missing"])
 def test_bad_input_fit(tmp_path, capsys, kind):
     source, expected = _bad_table(tmp_path, kind)
-    model = tmp_path / "model.joblib"
+    model = tmp_path / "model.skops"
     assert main(["fit", str(source), "--model", str(model), *FIT_OPTIONS]) == 2
     assert expected in capsys.readouterr().err
     assert not model.exists()
