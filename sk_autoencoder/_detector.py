@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
@@ -12,6 +12,7 @@ from sklearn.utils._set_output import _get_output_config
 
 from ._base import _BaseAutoencoder
 from ._docs import _fill_doc
+from ._robust import _TrimmedTraining
 
 # Tukey's fence: errors above Q3 + _TUKEY_K * IQR of the training errors are outliers.
 _TUKEY_K = 1.5
@@ -96,6 +97,8 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
     _parameter_constraints: dict = {
         **_BaseAutoencoder._parameter_constraints,
         "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
+        "trim_fraction": [Interval(Real, 0, 1, closed="left")],
+        "trim_warmup_epochs": [Interval(Integral, 0, None, closed="left")],
     }
 
     def __init__(
@@ -121,6 +124,8 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
         verbose=0,
         callbacks=None,
         contamination="auto",
+        trim_fraction=0.0,
+        trim_warmup_epochs=5,
     ):
         self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -142,6 +147,19 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
         self.verbose = verbose
         self.callbacks = callbacks
         self.contamination = contamination
+        self.trim_fraction = trim_fraction
+        self.trim_warmup_epochs = trim_warmup_epochs
+
+    def _make_callbacks(self) -> list:
+        callbacks = super()._make_callbacks()
+        if self.trim_fraction > 0:
+            callbacks.append(
+                (
+                    "trimmed_training",
+                    _TrimmedTraining(self.trim_fraction, self.trim_warmup_epochs, self.loss),
+                )
+            )
+        return callbacks
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
