@@ -45,9 +45,7 @@ def _load(path: Path, max_rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]
     data = np.load(path)
     X, y = data["X"].astype(np.float64), data["y"].astype(int)
     if max_rows and len(X) > max_rows:
-        X, _, y, _ = train_test_split(
-            X, y, train_size=max_rows, stratify=y, random_state=seed
-        )
+        X, _, y, _ = train_test_split(X, y, train_size=max_rows, stratify=y, random_state=seed)
     return StandardScaler().fit_transform(X), y
 
 
@@ -63,9 +61,9 @@ def _pca_scores(X: np.ndarray, seed: int) -> np.ndarray:
 
 def _make_methods(params: dict, seed: int) -> dict:
     def ours(X):
-        return -AutoencoderAnomalyDetector(**{"random_state": seed, **params}).fit(
-            X
-        ).score_samples(X)
+        return (
+            -AutoencoderAnomalyDetector(**{"random_state": seed, **params}).fit(X).score_samples(X)
+        )
 
     def iforest(X):
         return -IsolationForest(random_state=seed).fit(X).score_samples(X)
@@ -96,9 +94,7 @@ def run(args) -> pd.DataFrame:
         if missing:
             raise SystemExit(f"unknown or unavailable methods: {sorted(missing)}")
         methods = {m: methods[m] for m in args.methods}
-    paths = sorted(
-        Path(args.data_dir).glob("*.npz"), key=lambda p: int(p.stem.split("_", 1)[0])
-    )
+    paths = sorted(Path(args.data_dir).glob("*.npz"), key=lambda p: int(p.stem.split("_", 1)[0]))
     if not paths:
         raise SystemExit(f"no .npz files in {args.data_dir}")
     if args.datasets:
@@ -138,7 +134,9 @@ def summarise(table: pd.DataFrame, methods: list[str]) -> pd.DataFrame:
         index=methods,
     )
     if BASELINE in methods:
-        summary["ROC-AUC - iforest"] = summary["mean ROC-AUC"] - summary.loc[BASELINE, "mean ROC-AUC"]
+        summary["ROC-AUC - iforest"] = (
+            summary["mean ROC-AUC"] - summary.loc[BASELINE, "mean ROC-AUC"]
+        )
         summary["AP - iforest"] = summary["mean AP"] - summary.loc[BASELINE, "mean AP"]
         summary["time / iforest"] = summary["total s"] / summary.loc[BASELINE, "total s"]
     return summary
@@ -149,9 +147,7 @@ def main(argv=None) -> None:
     parser.add_argument("--data-dir", default="../shared/datasets/adbench")
     parser.add_argument("--max-rows", type=int, default=20000)
     parser.add_argument("--datasets", nargs="+", help="subset by name, e.g. cardio glass")
-    parser.add_argument(
-        "--methods", nargs="+", help="subset of: autoencoder iforest pca pyod_ae"
-    )
+    parser.add_argument("--methods", nargs="+", help="subset of: autoencoder iforest pca pyod_ae")
     parser.add_argument("--params", default="{}", help="JSON keyword arguments for ours")
     parser.add_argument("--variant", default="default", choices=sorted(VARIANTS))
     parser.add_argument("--seed", type=int, default=0)

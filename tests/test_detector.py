@@ -61,7 +61,9 @@ def test_float_contamination_flags_that_share(planted, contamination):
     # The threshold is the contamination quantile of the training scores: up to one
     # row either side (ties, interpolation).
     assert abs(flagged - contamination) <= 1 / len(X), flagged
-    assert np.isclose(detector.offset_, np.percentile(detector.score_samples(X), 100 * contamination))
+    assert np.isclose(
+        detector.offset_, np.percentile(detector.score_samples(X), 100 * contamination)
+    )
 
 
 def test_auto_contamination_is_tukey_fence(planted, fitted):
