@@ -16,6 +16,9 @@ class _TensorDataset(Dataset):
 
     def __init__(self, X: torch.Tensor) -> None:
         self.X = X
+        # Indices of the rows the training iterator visits; None means all. Set by
+        # callbacks that train on a subset, e.g. ``_robust._TrimmedTraining``.
+        self.rows: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return len(self.X)
@@ -54,9 +57,16 @@ class _BatchIterator:
 
     def __iter__(self):
         X = self.dataset.X
-        n = len(X)
+        rows = getattr(self.dataset, "rows", None)
+        n = len(X) if rows is None else len(rows)
         stop = n - n % self.batch_size if self.drop_last else n
-        if self.shuffle:
+        if rows is not None:
+            if self.shuffle:
+                rows = rows[torch.randperm(n, generator=self.generator).to(rows.device)]
+            for start in range(0, stop, self.batch_size):
+                batch = X[rows[start : start + self.batch_size]]
+                yield batch, batch
+        elif self.shuffle:
             order = torch.randperm(n, generator=self.generator).to(X.device)
             for start in range(0, stop, self.batch_size):
                 batch = X[order[start : start + self.batch_size]]

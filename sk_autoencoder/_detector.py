@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
@@ -12,6 +12,7 @@ from sklearn.utils._set_output import _get_output_config
 
 from ._base import _BaseAutoencoder
 from ._docs import _fill_doc, _partial_fit_doc
+from ._robust import _TrimmedTraining
 
 # Tukey's fence: errors above Q3 + _TUKEY_K * IQR of the training errors are outliers.
 _TUKEY_K = 1.5
@@ -24,7 +25,7 @@ _TUKEY_K = 1.5
     preprocessing="standard",
     learning_rate=0.001,
     weight_decay=0.0,
-    max_epochs=100,
+    max_epochs=20,
     early_stopping=False,
     n_iter_no_change=10,
     tol=0.0001,
@@ -51,6 +52,18 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
         ``Q3 + 1.5 * (Q3 - Q1)``, with Q1 and Q3 the quartiles of the training
         errors.
 
+    trim_fraction : float in [0, 1), default=0.1
+        Robust training on contaminated data (trimmed loss): after
+        ``trim_warmup_epochs`` epochs on all rows, each epoch trains only on the
+        rows whose current reconstruction error is below the
+        ``1 - trim_fraction`` quantile, re-chosen every epoch. The network then
+        fits the bulk of the data instead of learning to reconstruct the
+        outliers. 0 trains on every row in every epoch.
+
+    trim_warmup_epochs : int, default=3
+        Epochs on all rows before trimming starts, so that the errors used to
+        choose the trimmed rows come from a network that has learnt something.
+
     Attributes
     ----------
     {fitted_attributes}
@@ -71,11 +84,25 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
 
     Notes
     -----
+    The defaults were chosen on 33 ADBench tabular datasets, training on
+    contaminated data with the unsupervised protocol (``benchmarks/bench_adbench.py``
+    and ``benchmarks/README.md``): a (64, 32) encoder with a 4-wide code, 20
+    epochs of Adam at 1e-3 in batches of 200 with standardised inputs, and 10%
+    trimming after 3 warm-up epochs. Longer training and smaller networks
+    reconstructed the outliers too (or the inliers too poorly) and ranked
+    them worse; trimming raised the mean ROC-AUC on the tuning subset by 0.03.
+
     Coming from ``pyod.models.auto_encoder.AutoEncoder``: PyOD's
     ``decision_function(X)`` (higher is more abnormal) is ``-score_samples(X)``
     here; PyOD's ``predict`` (1 outlier, 0 inlier) corresponds to
     ``predict(X) == -1``; ``decision_scores_``, ``threshold_`` and ``labels_``
-    carry PyOD's meaning.
+    carry PyOD's meaning. Parameters: ``hidden_neuron_list`` is
+    ``(*hidden_layer_sizes, n_components)`` (PyOD's last entry is the code
+    width), ``epoch_num`` is ``max_epochs``, ``lr`` is ``learning_rate``,
+    ``dropout_rate`` is ``dropout``, ``optimizer_params={{"weight_decay": w}}`` is
+    ``weight_decay=w``, ``preprocessing=True`` is ``preprocessing="standard"``,
+    and ``contamination=0.1`` (PyOD's default) has the same meaning here. PyOD's
+    ``batch_norm`` has no counterpart.
 
     {notes}
 
@@ -98,6 +125,8 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
     _parameter_constraints: dict = {
         **_BaseAutoencoder._parameter_constraints,
         "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
+        "trim_fraction": [Interval(Real, 0, 1, closed="left")],
+        "trim_warmup_epochs": [Interval(Integral, 0, None, closed="left")],
     }
 
     def __init__(
@@ -113,7 +142,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
         learning_rate=0.001,
         weight_decay=0.0,
         batch_size="auto",
-        max_epochs=100,
+        max_epochs=20,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
@@ -133,6 +162,8 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
         warm_start=False,
         partial_fit_epochs=1,
         contamination="auto",
+        trim_fraction=0.1,
+        trim_warmup_epochs=3,
     ):
         self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -164,6 +195,19 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
         self.warm_start = warm_start
         self.partial_fit_epochs = partial_fit_epochs
         self.contamination = contamination
+        self.trim_fraction = trim_fraction
+        self.trim_warmup_epochs = trim_warmup_epochs
+
+    def _make_callbacks(self) -> list:
+        callbacks = super()._make_callbacks()
+        if self.trim_fraction > 0:
+            callbacks.append(
+                (
+                    "trimmed_training",
+                    _TrimmedTraining(self.trim_fraction, self.trim_warmup_epochs, self.loss),
+                )
+            )
+        return callbacks
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
