@@ -1,7 +1,7 @@
 """
-==========================================
+===========================================
 Anomaly detection with reconstruction error
-==========================================
+===========================================
 
 An autoencoder trained on a table learns to reconstruct its typical rows; rows it
 reconstructs badly are abnormal. :class:`~sk_autoencoder.AutoencoderAnomalyDetector`
