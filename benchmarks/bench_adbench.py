@@ -36,6 +36,9 @@ from sk_autoencoder import AutoencoderAnomalyDetector
 # with --variant; --params adds to / overrides the chosen one.
 VARIANTS: dict[str, dict] = {
     "default": {},
+    "denoising": {"noise": 0.1},
+    "masking": {"noise": 0.2, "noise_type": "masking"},
+    "variational": {"architecture": "variational"},
 }
 
 BASELINE = "iforest"
