@@ -240,8 +240,7 @@ class _BaseAutoencoder(BaseEstimator):
         X = validate_data(self, X, dtype=(np.float64, np.float32), reset=True)
         device = self._resolve_device()
         self._fit_scaler(X)
-        X_t = torch.from_numpy(self._scaled_float32(X))
-        self._check_scaled_training_data(X_t)
+        X_t = self._training_tensor(X)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         net = self._build_net(X.shape, device, seed)
         if epochs is not None:
@@ -252,8 +251,7 @@ class _BaseAutoencoder(BaseEstimator):
     def _warm_fit(self, X) -> np.ndarray:
         """``fit`` with ``warm_start=True`` on a fitted estimator: keep the network, its
         optimiser state and the scaling, and train ``max_epochs`` more epochs on ``X``."""
-        X_t = torch.from_numpy(self._scaled_float32(self._check_training_chunk(X)))
-        self._check_scaled_training_data(X_t)
+        X_t = self._training_tensor(self._check_training_chunk(X))
         self._continue_training(X_t, self.max_epochs)
         return X_t.numpy()
 
@@ -281,8 +279,7 @@ class _BaseAutoencoder(BaseEstimator):
                 self.scaler_ = copy.deepcopy(self.scaler_).partial_fit(X)
                 _check_scaler_finite(self.scaler_)
                 self._set_affine()
-            X_t = torch.from_numpy(self._scaled_float32(X))
-            self._check_scaled_training_data(X_t)
+            X_t = self._training_tensor(X)
             self._continue_training(X_t, self.partial_fit_epochs)
             return X_t.numpy()
 
@@ -392,12 +389,15 @@ class _BaseAutoencoder(BaseEstimator):
             )
         return out
 
-    def _check_scaled_training_data(self, X_t: torch.Tensor) -> None:
+    def _training_tensor(self, X: np.ndarray) -> torch.Tensor:
+        """Validated rows as the network trains on them: scaled, float32, checked."""
+        X_t = torch.from_numpy(self._scaled_float32(X))
         if self.loss == "bce" and (X_t.min() < 0 or X_t.max() > 1):
             raise ValueError(
                 "loss='bce' needs scaled training data in [0, 1]; use "
                 "preprocessing='minmax' or loss='mse'."
             )
+        return X_t
 
     def _build_net(self, shape: tuple[int, int], device: str, seed: int) -> AutoencoderNet:
         """A fresh, uninitialised training net for rows of ``shape``.
@@ -537,12 +537,14 @@ class _BaseAutoencoder(BaseEstimator):
         a, b = self._affine
         return torch.from_numpy(a).to(device), torch.from_numpy(b).to(device)
 
-    def _scale_(self, X: torch.Tensor, affine=None) -> torch.Tensor:
-        """Scale in place."""
-        affine = affine if affine is not None else self._affine_tensors(X.device)
-        if affine is not None:
-            X.mul_(affine[0]).add_(affine[1])
-        return X
+    def _in_original_units(self, fn):
+        """Wrap a batch function whose output is in the scaled space, so that its
+        output is in the units of the training data."""
+        affine = self._affine_tensors(self._device)
+        if affine is None:
+            return fn
+        a, b = affine
+        return lambda batch: (fn(batch) - b) / a
 
     # -------------------------------------------------------------- inference
     @property
@@ -572,17 +574,15 @@ class _BaseAutoencoder(BaseEstimator):
                 out[start:stop] = fn(batch).cpu().numpy()
         return out
 
+    def _encode(self, X) -> np.ndarray:
+        """Codes of rows (validated here), as ``transform`` returns them."""
+        return self._map_batches(self._check_X(X), self.net_.module_.encode, self.n_components_)
+
     def _reconstruct(self, X) -> np.ndarray:
         """The network's output for ``X``, in the original units (scaling undone)."""
-        X = self._check_X(X)
         module = self.net_.module_
-        affine = self._affine_tensors(self._device)
-
-        def reconstruct(batch: torch.Tensor) -> torch.Tensor:
-            output = module(batch)[0]
-            return output if affine is None else (output - affine[1]) / affine[0]
-
-        return self._map_batches(X, reconstruct, self.n_features_in_)
+        reconstruct = self._in_original_units(lambda batch: module(batch)[0])
+        return self._map_batches(self._check_X(X), reconstruct, self.n_features_in_)
 
     def _is_variational(self) -> bool:
         return hasattr(self.net_.module_, "posterior")
@@ -663,16 +663,8 @@ class _BaseAutoencoder(BaseEstimator):
 
     def _decode(self, Z: np.ndarray) -> np.ndarray:
         """Decode codes to rows in the original units (scaling undone)."""
-        decode = self.net_.module_.decode
-        affine = self._affine_tensors(self._device)
-
-        def decode_unscaled(code: torch.Tensor) -> torch.Tensor:
-            reconstruction = decode(code)
-            if affine is None:
-                return reconstruction
-            return (reconstruction - affine[1]) / affine[0]
-
-        return self._map_batches(Z, decode_unscaled, self.n_features_in_, scale=False)
+        decode = self._in_original_units(self.net_.module_.decode)
+        return self._map_batches(Z, decode, self.n_features_in_, scale=False)
 
     @validate_params(
         {

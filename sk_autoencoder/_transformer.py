@@ -169,8 +169,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         X_new : ndarray of shape (n_samples, n_components)
             The codes; float32 for float32 input, float64 otherwise.
         """
-        X = self._check_X(X)
-        return self._map_batches(X, self.net_.module_.encode, self.n_components_)
+        return self._encode(X)
 
     def inverse_transform(self, X) -> np.ndarray:
         """Decode codes back to the original feature space (scaling undone).

@@ -572,13 +572,8 @@ class LatentSpaceDisplay:
             The display, with its artists drawn.
         """
         _check_matplotlib(f"{cls.__name__}.from_estimator")
-        if hasattr(estimator, "transform"):
-            codes = estimator.transform(X)
-        else:
-            check_is_fitted(estimator)
-            codes = estimator._map_batches(
-                estimator._check_X(X), estimator.net_.module_.encode, estimator.n_components_
-            )
+        # The detector has no transform; its encoder gives the same codes.
+        codes = estimator.transform(X) if hasattr(estimator, "transform") else estimator._encode(X)
         return cls.from_predictions(
             codes,
             y,
