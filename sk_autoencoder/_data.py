@@ -60,21 +60,14 @@ class _BatchIterator:
         rows = getattr(self.dataset, "rows", None)
         n = len(X) if rows is None else len(rows)
         stop = n - n % self.batch_size if self.drop_last else n
-        if rows is not None:
-            if self.shuffle:
-                rows = rows[torch.randperm(n, generator=self.generator).to(rows.device)]
-            for start in range(0, stop, self.batch_size):
-                batch = X[rows[start : start + self.batch_size]]
-                yield batch, batch
-        elif self.shuffle:
+        if self.shuffle:
             order = torch.randperm(n, generator=self.generator).to(X.device)
-            for start in range(0, stop, self.batch_size):
-                batch = X[order[start : start + self.batch_size]]
-                yield batch, batch
-        else:
-            for start in range(0, stop, self.batch_size):
-                batch = X[start : start + self.batch_size]
-                yield batch, batch
+            rows = order if rows is None else rows[order]
+        for start in range(0, stop, self.batch_size):
+            window = slice(start, start + self.batch_size)
+            # All rows in order: a view, no gather copy.
+            batch = X[window] if rows is None else X[rows[window]]
+            yield batch, batch
 
 
 class _TensorValidSplit:
