@@ -229,9 +229,12 @@ class _BaseAutoencoder(BaseEstimator):
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "net_")
 
-    def _fit_unguarded(self, X, epochs: int | None = None) -> np.ndarray:
+    def _fit_unguarded(
+        self, X, epochs: int | None = None, subsample: bool = True
+    ) -> np.ndarray:
         """Fit from scratch (or continue, with ``warm_start``); ``epochs`` overrides
-        ``max_epochs`` (the first ``partial_fit`` call trains ``partial_fit_epochs``)."""
+        ``max_epochs`` (the first ``partial_fit`` call trains ``partial_fit_epochs``
+        and, with ``subsample=False``, on every row of its chunk)."""
         self._validate_params()
         if self.warm_start and hasattr(self, "net_"):
             return self._warm_fit(X)
@@ -240,8 +243,8 @@ class _BaseAutoencoder(BaseEstimator):
         X = validate_data(self, X, dtype=(np.float64, np.float32), reset=True)
         device = self._resolve_device()
         self._fit_scaler(X)
-        X_t = self._training_tensor(X)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        X_t = self._training_tensor(self._training_rows(X, seed) if subsample else X)
         net = self._build_net(X.shape, device, seed)
         if epochs is not None:
             net.max_epochs = epochs
@@ -251,9 +254,17 @@ class _BaseAutoencoder(BaseEstimator):
     def _warm_fit(self, X) -> np.ndarray:
         """``fit`` with ``warm_start=True`` on a fitted estimator: keep the network, its
         optimiser state and the scaling, and train ``max_epochs`` more epochs on ``X``."""
-        X_t = self._training_tensor(self._check_training_chunk(X))
+        X = self._check_training_chunk(X)
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        seed = int((seed + len(self.net_.history)) % np.iinfo(np.int32).max)
+        X_t = self._training_tensor(self._training_rows(X, seed))
         self._continue_training(X_t, self.max_epochs)
         return X_t.numpy()
+
+    def _training_rows(self, X: np.ndarray, seed: int) -> np.ndarray:
+        """The rows ``fit`` trains the network on: all of them here; the detector
+        draws a subsample (``max_samples``)."""
+        return X
 
     def _check_training_chunk(self, X) -> np.ndarray:
         """Validate more training rows for a fitted estimator (same checks as ``fit``)."""
@@ -272,7 +283,7 @@ class _BaseAutoencoder(BaseEstimator):
         """
         with self._rollback_on_error():
             if not hasattr(self, "net_"):
-                return self._fit_unguarded(X, epochs=self.partial_fit_epochs)
+                return self._fit_unguarded(X, epochs=self.partial_fit_epochs, subsample=False)
             X = self._check_training_chunk(X)
             if self.scaler_ is not None:
                 # A copy, so that a failed call leaves the previous statistics intact.
@@ -594,12 +605,27 @@ class _BaseAutoencoder(BaseEstimator):
         """
         if self._is_variational():
             return self._variational_terms(X)[0]
+        errors = self._weighted_errors(self._error_scale())
+        return self._map_batches(X, errors, self.n_features_in_)
+
+    def _error_scale(self) -> np.ndarray | None:
+        """Per-feature divisor of the reconstruction errors (None: no division).
+
+        The detector divides by each feature's typical training error."""
+        return None
+
+    def _weighted_errors(self, scale: np.ndarray | None):
+        """Batch function: per-entry loss, divided by ``scale`` unless it is None."""
         module = self.net_.module_
+        if scale is None:
+            return lambda batch: elementwise_loss(module(batch)[0], batch, self.loss)
+        weights = torch.from_numpy(1.0 / np.asarray(scale, dtype=np.float64)).to(self._device)
 
         def errors(batch):
-            return elementwise_loss(module(batch)[0], batch, self.loss)
+            loss = elementwise_loss(module(batch)[0], batch, self.loss)
+            return loss.double() * weights
 
-        return self._map_batches(X, errors, self.n_features_in_)
+        return errors
 
     def _variational_terms(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Expected per-entry losses under ``q(z | x)`` and the per-row KL term.
@@ -633,11 +659,10 @@ class _BaseAutoencoder(BaseEstimator):
             constant = 0.0 if self.loss == "bce" else 0.5 * math.log(math.pi) * errors.shape[1]
             return -errors.sum(axis=1) - kl - constant
         # Row means per batch: never an (n_samples, n_features) array of errors.
-        module = self.net_.module_
+        errors = self._weighted_errors(self._error_scale())
 
         def mean_errors(batch):
-            errors = elementwise_loss(module(batch)[0], batch, self.loss)
-            return errors.double().mean(dim=1, keepdim=True)
+            return errors(batch).double().mean(dim=1, keepdim=True)
 
         return -self._map_batches(X, mean_errors, 1)[:, 0]
 

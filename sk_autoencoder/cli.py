@@ -157,8 +157,10 @@ def _estimator_params(args) -> dict:
         params["early_stopping"] = True
     if params.get("preprocessing") == "none":
         params["preprocessing"] = None
-    if "contamination" in params and args.estimator != "detector":
-        raise _InputError("--contamination applies to --estimator detector only.")
+    for name in ("contamination", "max_samples"):
+        if name in params and args.estimator != "detector":
+            option = "--" + name.replace("_", "-")
+            raise _InputError(f"{option} applies to --estimator detector only.")
     return params
 
 
@@ -274,6 +276,11 @@ _PARAM_OPTIONS = {
         "detector only: expected share of outliers in (0, 0.5] setting the threshold, or "
         "auto for Tukey's fence on the training errors",
     ),
+    "max_samples": (
+        None,
+        "detector only: rows the network trains on, a random subsample: auto for "
+        "min(1000, rows), a count, or a share in (0, 1]",
+    ),
 }
 
 
@@ -294,6 +301,12 @@ def _float_or_auto(text: str):
     return text if text == "auto" else float(text)
 
 
+def _count_share_or_auto(text: str):
+    if text == "auto":
+        return text
+    return int(text) if text.strip().isdigit() else float(text)
+
+
 _METAVARS = {
     "hidden_layer_sizes": "SIZES",
     "activation": "NAME",
@@ -307,6 +320,7 @@ _METAVARS = {
     "tol": "TOL",
     "random_state": "SEED",
     "contamination": "SHARE",
+    "max_samples": "ROWS",
 }
 _CHOICES = {
     "activation": sorted(_ACTIVATIONS),
@@ -319,6 +333,7 @@ _CONVERTERS = {
     "hidden_layer_sizes": _sizes,
     "batch_size": _int_or_auto,
     "contamination": _float_or_auto,
+    "max_samples": _count_share_or_auto,
 }
 
 

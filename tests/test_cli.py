@@ -234,6 +234,22 @@ def test_other_usage_errors(detector_path, tables, tmp_path, capsys):
     )
     assert "--contamination applies to --estimator detector only" in capsys.readouterr().err
     assert (
+        main(
+            [
+                "fit",
+                str(root / "train.csv"),
+                "--model",
+                str(tmp_path / "m"),
+                "--estimator",
+                "transformer",
+                "--max-samples",
+                "0.5",
+            ]
+        )
+        == 2
+    )
+    assert "--max-samples applies to --estimator detector only" in capsys.readouterr().err
+    assert (
         main(["score", str(root / "nope.csv"), "--model", str(detector_path), "-o", str(out)]) == 2
     )
     assert "input file not found" in capsys.readouterr().err
@@ -274,7 +290,8 @@ def test_help_explains_every_option(capsys):
         "--estimator",
     } <= {o.strip("[],") for o in options}
     # Each option's help names its default or what it does: no bare option lines.
-    assert "default: 2 for the transformer, 4 for the detector" in " ".join(text.split())
+    assert "default: 2 for the transformer, 16 for the detector" in " ".join(text.split())
+    assert "--max-samples ROWS" in " ".join(text.split())
     assert main(["score", "--help"]) == 0
     score_help = " ".join(capsys.readouterr().out.split())
     assert "anomaly_score" in score_help and "top_r_column" in score_help

@@ -141,8 +141,12 @@ def test_reconstruction_table_uses_feature_names():
     labels = [t.get_text() for t in display.ax_.get_xticklabels()]
     assert labels == ["age", "income", "debt"]
     np.testing.assert_allclose(display.original_lines_[1].get_ydata(), X.iloc[1])
+    # One row against a batch of rows: float32 kernels may round differently by
+    # batch size (see check_methods_subset_invariance in test_estimator_checks).
     np.testing.assert_allclose(
-        display.reconstruction_lines_[0].get_ydata(), detector._reconstruct(X.iloc[:1])[0]
+        display.reconstruction_lines_[0].get_ydata(),
+        detector._reconstruct(X.iloc[:1])[0],
+        rtol=1e-5,
     )
 
 
