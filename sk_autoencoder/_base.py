@@ -69,6 +69,24 @@ def _noop(*args, **kwargs):
     pass
 
 
+def _scale_in_float32(rows: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
+    """``rows * a + b`` computed in float32, or None where a coefficient or a result
+    leaves float32's normal range (the caller then scales in float64)."""
+    with np.errstate(over="ignore", under="ignore"):
+        a32, b32 = a.astype(np.float32), b.astype(np.float32)
+    if not (np.isfinite(a32).all() and np.isfinite(b32).all()):
+        return None
+    if (np.abs(a32) < np.finfo(np.float32).tiny).any():
+        return None
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = rows * a32
+        out += b32
+        # One fast reduction; an overflow (or a sum of huge finite values) makes it
+        # non-finite, and the float64 path then decides.
+        finite = np.isfinite(out.sum())
+    return out if finite else None
+
+
 class _BaseAutoencoder(BaseEstimator):
     """Shared machinery of the autoencoder estimators.
 
@@ -360,7 +378,7 @@ class _BaseAutoencoder(BaseEstimator):
         self._set_affine()
 
     def _scaled_float32(self, X: np.ndarray) -> np.ndarray:
-        """The network's input: ``X`` scaled in float64, then cast to float32, by chunks.
+        """The network's input: ``X`` scaled and cast to float32, by chunks.
 
         The result is a new C-contiguous float32 array (the only full-size copy that
         ``fit`` makes).
@@ -372,16 +390,22 @@ class _BaseAutoencoder(BaseEstimator):
         return out
 
     def _network_rows(self, rows: np.ndarray) -> np.ndarray:
-        """Scale a chunk of validated rows in float64 and cast it to float32.
+        """Scale a chunk of validated rows and cast it to float32.
 
-        Raises ValueError where a scaled value lies beyond float32's range, which the
-        network computes in.
+        float32 rows are scaled in float32 where that stays in range (the rounding
+        is then of the order of the rows' own); float64 rows, and float32 rows whose
+        scaling would overflow, in float64. Raises ValueError where a scaled value
+        lies beyond float32's range, which the network computes in.
         """
         if self._affine is None:
             with np.errstate(over="ignore"):
                 out = rows.astype(np.float32)
         else:
             a, b = self._affine
+            if rows.dtype == np.float32:
+                out = _scale_in_float32(rows, a, b)
+                if out is not None:
+                    return out
             scaled = np.multiply(rows, a, dtype=np.float64)
             scaled += b
             with np.errstate(over="ignore"):

@@ -104,6 +104,44 @@ def test_rows_far_outside_training_data():
         detector.score_samples(np.array([[1e300, 0.0, 0.0]]))
 
 
+def test_float32_rows_are_scaled_in_float32_to_their_own_precision(monkeypatch):
+    rng = np.random.RandomState(0)
+    # Far-from-zero means: the float32 shift must not lose more than the rows' own
+    # rounding already did.
+    X = (rng.normal(size=(200, 4)) * [1.0, 1e-3, 50.0, 1e4] + [0.0, 5.0, -300.0, 1e6]).astype(
+        np.float32
+    )
+    model = AutoencoderTransformer(**TINY).fit(X)
+    fast = model._network_rows(X)
+    exact = model._network_rows(X.astype(np.float64))
+    # One float32 ulp of each row, in scaled units, bounds the extra rounding.
+    a, _ = model._affine
+    ulp_scaled = np.spacing(np.abs(X)).astype(np.float64) * np.abs(a)
+    assert np.all(np.abs(fast - exact) <= 2 * ulp_scaled + np.spacing(np.abs(exact)))
+    # Rows whose float32 scaling overflows go through float64 and get its error.
+    calls = Counter()
+    original = base_module._scale_in_float32
+
+    def counting(rows, a, b):
+        result = original(rows, a, b)
+        calls["fallback" if result is None else "float32"] += 1
+        return result
+
+    monkeypatch.setattr(base_module, "_scale_in_float32", counting)
+    narrow = AutoencoderTransformer(**TINY).fit(rng.normal(size=(50, 2)) * 0.1)
+    with pytest.raises(ValueError, match="so far outside the training data"):
+        narrow.transform(np.array([[3e38, 0.0]], dtype=np.float32))
+    assert calls == {"fallback": 1}
+    # Finite scaled values whose float32 sum overflows: float64 decides, and accepts.
+    huge = np.full((20, 2), 3e37, dtype=np.float32)
+    np.testing.assert_allclose(
+        narrow._network_rows(huge), narrow._network_rows(huge.astype(np.float64)), rtol=1e-6
+    )
+    assert calls == {"fallback": 2}
+    narrow.transform(rng.normal(size=(5, 2)).astype(np.float32))
+    assert calls == {"fallback": 2, "float32": 1}
+
+
 def test_n_components_larger_than_features_works():
     X = np.random.RandomState(0).normal(size=(40, 3))
     model = AutoencoderTransformer(n_components=10, **TINY).fit(X)
