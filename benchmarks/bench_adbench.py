@@ -36,7 +36,8 @@ from sk_autoencoder import AutoencoderAnomalyDetector
 # with --variant; --params adds to / overrides the chosen one.
 VARIANTS: dict[str, dict] = {
     "default": {},
-    "denoising": {"noise": 0.1},
+    "no-noise": {"noise": 0.0},
+    "denoising": {"noise": 0.1, "noise_type": "gaussian"},
     "masking": {"noise": 0.2, "noise_type": "masking"},
     "variational": {"architecture": "variational"},
 }

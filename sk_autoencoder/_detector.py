@@ -30,10 +30,12 @@ _MIN_ERROR_SCALE = 1e-6
     preprocessing="standard",
     learning_rate=0.001,
     weight_decay=0.0,
-    max_epochs=20,
+    max_epochs=50,
     early_stopping=False,
     n_iter_no_change=10,
     tol=0.0001,
+    noise=0.2,
+    noise_type="masking",
 )
 class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
     """Unsupervised outlier detection by autoencoder reconstruction error.
@@ -109,15 +111,18 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
     -----
     The defaults were chosen on 33 ADBench tabular datasets, training on
     contaminated data with the unsupervised protocol (``benchmarks/bench_adbench.py``
-    and ``benchmarks/README.md``, five seeds): one hidden layer of 128 units and a
-    16-wide code, trained for 20 epochs of Adam at 1e-3 in batches of 200 on a
-    random subsample of 1,000 standardised rows, with 20% trimming after 3
-    warm-up epochs, and errors divided by each feature's typical error. Against
+    and ``benchmarks/README.md``, five seeds each): one hidden layer of 128 units
+    and a 16-wide code, trained for 50 epochs of Adam at 1e-3 in batches of 200
+    on a random subsample of 1,000 standardised rows, with 20% of the entries
+    masked in each training batch, 20% of the rows trimmed after 3 warm-up
+    epochs, and errors divided by each feature's typical error. Against
     IsolationForest in the same runs, the mean ROC-AUC went from -0.05 (the
-    earlier (64, 32) network with a 4-wide code, trained on every row) to +0.01,
-    at about the same fit time as IsolationForest. The subsample, the trimming
-    and the per-feature scaling each added 0.01-0.03; a narrower code, longer
-    training and dropout did not help.
+    earlier (64, 32) network with a 4-wide code, 20 epochs on every row) to
+    +0.018 (+0.012 to +0.026 over the seeds), at about twice its fit time.
+    Trimming added 0.04, the subsample 0.02 (and cut the fit time five-fold),
+    masking with longer training 0.008 and the per-feature scaling 0.006 (at
+    the cost of 0.01 average precision); other widths, deeper networks,
+    dropout, early stopping and min-max scaling did not help.
 
     Coming from ``pyod.models.auto_encoder.AutoEncoder``: PyOD's
     ``decision_function(X)`` (higher is more abnormal) is ``-score_samples(X)``
@@ -174,7 +179,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
         learning_rate=0.001,
         weight_decay=0.0,
         batch_size="auto",
-        max_epochs=20,
+        max_epochs=50,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
@@ -183,8 +188,8 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
         device="cpu",
         verbose=0,
         callbacks=None,
-        noise=0.0,
-        noise_type="gaussian",
+        noise=0.2,
+        noise_type="masking",
         sparsity=0.0,
         contractive=0.0,
         architecture="dense",

@@ -99,7 +99,7 @@ default="adam"
         Extra :mod:`skorch.callbacks` instances (or ``(name, callback)`` pairs)
         attached to the training net, for power users.
 
-    noise : float >= 0, default=0.0
+    noise : float >= 0, default={noise}
         Corruption of the training inputs, which makes a denoising autoencoder: the
         standard deviation of added Gaussian noise, or the probability of zeroing
         each entry (``noise_type="masking"``, below 1). It is applied in the scaled
@@ -107,7 +107,7 @@ default="adam"
         validation rows and every prediction use clean rows. Drawn from a
         generator seeded by ``random_state``.
 
-    noise_type : {{"gaussian", "masking"}}, default="gaussian"
+    noise_type : {{"gaussian", "masking"}}, default="{noise_type}"
         Kind of corruption set by ``noise``.
 
     sparsity : float >= 0, default=0.0

@@ -20,6 +20,8 @@ from ._docs import _fill_doc, _partial_fit_doc
     early_stopping=False,
     n_iter_no_change=10,
     tol=0.0001,
+    noise=0.0,
+    noise_type="gaussian",
 )
 class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseAutoencoder):
     """Nonlinear dimensionality reduction with an autoencoder.
