@@ -261,7 +261,7 @@ class _BaseAutoencoder(BaseEstimator):
         X = validate_data(self, X, dtype=(np.float64, np.float32), reset=True)
         device = self._resolve_device()
         self._fit_scaler(X)
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        seed = self._base_seed()
         X_t = self._training_tensor(self._training_rows(X, seed) if subsample else X)
         net = self._build_net(X.shape, device, seed)
         if epochs is not None:
@@ -273,11 +273,18 @@ class _BaseAutoencoder(BaseEstimator):
         """``fit`` with ``warm_start=True`` on a fitted estimator: keep the network, its
         optimiser state and the scaling, and train ``max_epochs`` more epochs on ``X``."""
         X = self._check_training_chunk(X)
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        seed = int((seed + len(self.net_.history)) % np.iinfo(np.int32).max)
-        X_t = self._training_tensor(self._training_rows(X, seed))
+        X_t = self._training_tensor(self._training_rows(X, self._continuation_seed()))
         self._continue_training(X_t, self.max_epochs)
         return X_t.numpy()
+
+    def _base_seed(self) -> int:
+        """The seed of a fit from scratch, drawn from ``random_state``."""
+        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+
+    def _continuation_seed(self) -> int:
+        """A different seed for every continuation (dropout masks, subsample), still
+        reproducible: the base seed shifted by the epochs trained so far."""
+        return (self._base_seed() + len(self.net_.history)) % np.iinfo(np.int32).max
 
     def _training_rows(self, X: np.ndarray, seed: int) -> np.ndarray:
         """The rows ``fit`` trains the network on: all of them here; the detector
@@ -322,9 +329,7 @@ class _BaseAutoencoder(BaseEstimator):
         self._check_same_network()
         net = self.net_
         n_done = len(net.history)
-        # A different seed for every continuation (dropout masks), still reproducible.
-        base_seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        seed = int((base_seed + n_done) % np.iinfo(np.int32).max)
+        seed = self._continuation_seed()
         weights = copy.deepcopy(net.module_.state_dict())
         optimizer_state = copy.deepcopy(net.optimizer_.state_dict())
         net.max_epochs = epochs

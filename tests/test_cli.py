@@ -217,38 +217,10 @@ def test_other_usage_errors(detector_path, tables, tmp_path, capsys):
         == 2
     )
     assert "unsupported file extension '.xlsx'" in capsys.readouterr().err
-    assert (
-        main(
-            [
-                "fit",
-                str(root / "train.csv"),
-                "--model",
-                str(tmp_path / "m"),
-                "--estimator",
-                "transformer",
-                "--contamination",
-                "0.1",
-            ]
-        )
-        == 2
-    )
-    assert "--contamination applies to --estimator detector only" in capsys.readouterr().err
-    assert (
-        main(
-            [
-                "fit",
-                str(root / "train.csv"),
-                "--model",
-                str(tmp_path / "m"),
-                "--estimator",
-                "transformer",
-                "--max-samples",
-                "0.5",
-            ]
-        )
-        == 2
-    )
-    assert "--max-samples applies to --estimator detector only" in capsys.readouterr().err
+    for option, value in [("--contamination", "0.1"), ("--max-samples", "0.5")]:
+        fit_transformer = ["fit", str(root / "train.csv"), "--model", str(tmp_path / "m")]
+        assert main([*fit_transformer, "--estimator", "transformer", option, value]) == 2
+        assert f"{option} applies to --estimator detector only" in capsys.readouterr().err
     assert (
         main(["score", str(root / "nope.csv"), "--model", str(detector_path), "-o", str(out)]) == 2
     )
