@@ -1,10 +1,10 @@
 """scikit-learn compatible autoencoders built on skorch and PyTorch."""
 
 from ._detector import AutoencoderAnomalyDetector
-from ._net import TrainingDivergedError
 from ._transformer import AutoencoderTransformer
 from ._version import __version__
 from ._windows import make_windows
+from .exceptions import TrainingDivergedError
 from .plotting import (
     AnomalyScoreDisplay,
     LatentSpaceDisplay,

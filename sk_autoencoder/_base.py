@@ -1,90 +1,51 @@
-"""The base shared by every autoencoder estimator: parameters, validation, training
+"""The base shared by every autoencoder estimator: parameters, training orchestration
 and batched inference. Subclasses add what their task needs on top (``transform``,
-``predict``...)."""
+``predict``...).
+
+What lives elsewhere: the losses in ``_losses``, the scaling in ``_scaling``, the
+networks and their ``input_shape`` rules in ``modules``, the training callbacks in
+``_callbacks``, the optimisers in ``_optimizers``, input checks in ``_validation``.
+"""
 
 from __future__ import annotations
 
 import copy
-import math
 from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
-import pandas as pd
 import torch
 from sklearn.base import BaseEstimator
-from sklearn.preprocessing import MinMaxScaler, StandardScaler
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.callbacks import Callback, EarlyStopping, PrintLog
 
-from . import _state
-from ._data import _BatchIterator, _TensorDataset, _TensorValidSplit
-from ._faults import _check_finite_weights, _InterruptGuard
-from ._net import (
-    AutoencoderNet,
+from . import _data, _scaling, _state
+from ._callbacks import (
+    _check_finite_weights,
     _DivergenceCheck,
     _EpochProgressBar,
-    _ReconstructionLoss,
-    elementwise_loss,
+    _InterruptGuard,
+    _noop,
 )
+from ._data import _BatchIterator, _TensorDataset, _TensorValidSplit
+from ._losses import _LOSSES, _check_domain, _elementwise_loss, _ReconstructionLoss
+from ._net import AutoencoderNet
+from ._optimizers import _OPTIMIZERS, _optimizer_class
+from ._validation import _check_numeric_columns
 from .modules import (
     _ACTIVATIONS,
+    _ARCHITECTURES,
     AutoencoderModule,
-    ConvolutionalAutoencoder,
-    DenseAutoencoder,
-    RecurrentAutoencoder,
-    VariationalAutoencoder,
+    _resolve_input_shape,
     gaussian_kl,
 )
-
-_OPTIMIZERS = {
-    "adam": torch.optim.Adam,
-    "adamw": torch.optim.AdamW,
-    "sgd": torch.optim.SGD,
-    "rmsprop": torch.optim.RMSprop,
-}
-
-# Rows per batch at inference: large enough to amortise per-call overhead, small
-# enough that transform of millions of rows never builds one giant tensor.
-_INFERENCE_BATCH_SIZE = 16384
-
-_ARCHITECTURES = {
-    "dense": DenseAutoencoder,
-    "variational": VariationalAutoencoder,
-    "convolutional": ConvolutionalAutoencoder,
-    "recurrent": RecurrentAutoencoder,
-}
 
 # Posterior draws behind a variational model's ELBO. The same draws (from a fixed
 # seed) serve every row, so scores are deterministic and do not depend on which
 # other rows share the call.
 _ELBO_DRAWS = 16
-
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
-
-
-def _noop(*args, **kwargs):
-    pass
-
-
-def _scale_in_float32(rows: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
-    """``rows * a + b`` computed in float32, or None where a coefficient or a result
-    leaves float32's normal range (the caller then scales in float64)."""
-    with np.errstate(over="ignore", under="ignore"):
-        a32, b32 = a.astype(np.float32), b.astype(np.float32)
-    if not (np.isfinite(a32).all() and np.isfinite(b32).all()):
-        return None
-    if (np.abs(a32) < np.finfo(np.float32).tiny).any():
-        return None
-    with np.errstate(over="ignore", invalid="ignore"):
-        out = rows * a32
-        out += b32
-        # One fast reduction; an overflow (or a sum of huge finite values) makes it
-        # non-finite, and the float64 path then decides.
-        finite = np.isfinite(out.sum())
-    return out if finite else None
 
 
 class _BaseAutoencoder(BaseEstimator):
@@ -100,8 +61,8 @@ class _BaseAutoencoder(BaseEstimator):
         "hidden_layer_sizes": ["array-like"],
         "activation": [StrOptions(set(_ACTIVATIONS))],
         "dropout": [Interval(Real, 0, 1, closed="left")],
-        "loss": [StrOptions({"mse", "bce"})],
-        "preprocessing": [StrOptions({"standard", "minmax"}), None],
+        "loss": [StrOptions(set(_LOSSES))],
+        "preprocessing": [StrOptions(set(_scaling._PREPROCESSING)), None],
         "optimizer": [StrOptions(set(_OPTIMIZERS)), type],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
@@ -150,59 +111,31 @@ class _BaseAutoencoder(BaseEstimator):
             )
         return self.device
 
-    def _check_input_shape(self, n_features: int) -> tuple[int, ...] | None:
-        """``input_shape`` as a tuple checked against the architecture and the rows."""
-        arch = self.architecture if self.module is None else "custom"
-        shape = self.input_shape
-        if shape is None:
-            # Defaults that fit any width: a 1-pixel-high image (a 1-D convolution
-            # along the features) and a univariate sequence.
-            return {"convolutional": (1, 1, n_features), "recurrent": (n_features, 1)}.get(arch)
-        if arch in ("dense", "variational"):
-            raise ValueError(
-                f"input_shape={shape!r} is only used by architecture='convolutional' or "
-                f"'recurrent' (or a custom module); architecture={arch!r} reads flat "
-                "rows. architecture='variational' is a dense network: for a "
-                "variational convolutional or recurrent network, pass a custom module "
-                "with a posterior method (see sk_autoencoder.modules)."
-            )
-        shape = tuple(shape)
-        if not shape or not all(isinstance(s, Integral) and s > 0 for s in shape):
-            raise ValueError(f"input_shape must be a tuple of positive integers, got {shape!r}.")
-        expected = {"convolutional": 3, "recurrent": 2}.get(arch)
-        if expected is not None and len(shape) != expected:
-            what = "(channels, height, width)" if expected == 3 else "(timesteps, n_channels)"
-            raise ValueError(f"architecture={arch!r} needs input_shape={what}, got {shape!r}.")
-        if math.prod(shape) != n_features:
-            raise ValueError(
-                f"input_shape={shape!r} holds {math.prod(shape)} values per row, but X "
-                f"has {n_features} features; the product of input_shape must equal "
-                "n_features."
-            )
-        return tuple(int(s) for s in shape)
-
     def _module_spec(self, n_features: int) -> tuple[type, dict]:
         """The torch module class and its keyword arguments."""
-        input_shape = self._check_input_shape(n_features)
         penalties = {"sparsity": self.sparsity, "contractive": self.contractive}
         if self.module is not None:
-            return self._custom_module_spec(n_features, input_shape, penalties)
+            return self._custom_module_spec(n_features, penalties)
+        module_cls = _ARCHITECTURES[self.architecture]
+        input_shape = _resolve_input_shape(
+            module_cls, self.input_shape, n_features, f"architecture={self.architecture!r}"
+        )
         kwargs = {
             "n_features": n_features,
             "n_components": self.n_components,
             "hidden_layer_sizes": self._check_hidden_layer_sizes(),
             "activation": self.activation,
             "dropout": self.dropout,
-            "output_activation": "sigmoid" if self.loss == "bce" else "identity",
+            "output_activation": _LOSSES[self.loss].output_activation,
             **penalties,
         }
         if input_shape is not None:
             kwargs["input_shape"] = input_shape
         if self.architecture == "variational":
             kwargs["beta"] = self.beta
-        return _ARCHITECTURES[self.architecture], kwargs
+        return module_cls, kwargs
 
-    def _custom_module_spec(self, n_features, input_shape, penalties) -> tuple[type, dict]:
+    def _custom_module_spec(self, n_features, penalties) -> tuple[type, dict]:
         module = self.module
         if not issubclass(module, torch.nn.Module):
             raise ValueError(f"module must be a torch.nn.Module subclass, got {module!r}.")
@@ -211,6 +144,9 @@ class _BaseAutoencoder(BaseEstimator):
                 f"module={module.__name__} replaces the built-in networks; leave "
                 f"architecture at 'dense' (got {self.architecture!r})."
             )
+        input_shape = _resolve_input_shape(
+            module, self.input_shape, n_features, f"module={module.__name__}"
+        )
         kwargs = {"n_features": n_features, "n_components": self.n_components}
         if input_shape is not None:
             kwargs["input_shape"] = input_shape
@@ -247,9 +183,7 @@ class _BaseAutoencoder(BaseEstimator):
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "net_")
 
-    def _fit_unguarded(
-        self, X, epochs: int | None = None, subsample: bool = True
-    ) -> np.ndarray:
+    def _fit_unguarded(self, X, epochs: int | None = None, subsample: bool = True) -> np.ndarray:
         """Fit from scratch (or continue, with ``warm_start``); ``epochs`` overrides
         ``max_epochs`` (the first ``partial_fit`` call trains ``partial_fit_epochs``
         and, with ``subsample=False``, on every row of its chunk)."""
@@ -311,9 +245,7 @@ class _BaseAutoencoder(BaseEstimator):
                 return self._fit_unguarded(X, epochs=self.partial_fit_epochs, subsample=False)
             X = self._check_training_chunk(X)
             if self.scaler_ is not None:
-                # A copy, so that a failed call leaves the previous statistics intact.
-                self.scaler_ = copy.deepcopy(self.scaler_).partial_fit(X)
-                _check_scaler_finite(self.scaler_)
+                self.scaler_ = _scaling._updated_scaler(self.scaler_, X)
                 self._set_affine()
             X_t = self._training_tensor(X)
             self._continue_training(X_t, self.partial_fit_epochs)
@@ -346,15 +278,12 @@ class _BaseAutoencoder(BaseEstimator):
         """Continuing training needs the parameters that shaped the fitted network."""
         net = self.net_
         module_cls, module_kwargs = self._module_spec(self.n_features_in_)
-        changed = [
-            k for k, v in module_kwargs.items() if getattr(net, f"module__{k}", None) != v
-        ]
+        changed = [k for k, v in module_kwargs.items() if getattr(net, f"module__{k}", None) != v]
         if net.module is not module_cls:
             changed.append("module")
         if net.criterion__loss != self.loss:
             changed.append("loss")
-        scaling = {StandardScaler: "standard", MinMaxScaler: "minmax"}.get(type(self.scaler_))
-        if scaling != self.preprocessing:
+        if _scaling._preprocessing_of(self.scaler_) != self.preprocessing:
             changed.append("preprocessing")
         if (net.train_split is not None) != bool(self.early_stopping):
             changed.append("early_stopping")
@@ -366,77 +295,22 @@ class _BaseAutoencoder(BaseEstimator):
             )
 
     def _fit_scaler(self, X: np.ndarray) -> None:
-        """Fit ``scaler_`` per ``preprocessing`` and cache it as an affine map.
-
-        The statistics are accumulated over row chunks in float64, so that fitting
-        needs no full-size temporary and huge or tiny magnitudes do not overflow.
-        """
-        if self.preprocessing is None:
-            self.scaler_ = None
-        else:
-            scaler_cls = StandardScaler if self.preprocessing == "standard" else MinMaxScaler
-            self.scaler_ = scaler_cls()
-            with np.errstate(over="ignore", invalid="ignore"):
-                for start in range(0, X.shape[0], _INFERENCE_BATCH_SIZE):
-                    self.scaler_.partial_fit(X[start : start + _INFERENCE_BATCH_SIZE])
-            _check_scaler_finite(self.scaler_)
+        """Fit ``scaler_`` per ``preprocessing`` and cache it as an affine map."""
+        self.scaler_ = _scaling._fit_scaler(self.preprocessing, X)
         self._set_affine()
 
-    def _scaled_float32(self, X: np.ndarray) -> np.ndarray:
-        """The network's input: ``X`` scaled and cast to float32, by chunks.
-
-        The result is a new C-contiguous float32 array (the only full-size copy that
-        ``fit`` makes).
-        """
-        out = np.empty(X.shape, dtype=np.float32)
-        for start in range(0, X.shape[0], _INFERENCE_BATCH_SIZE):
-            stop = start + _INFERENCE_BATCH_SIZE
-            out[start:stop] = self._network_rows(X[start:stop])
-        return out
+    def _set_affine(self) -> None:
+        """Cache the fitted scaling as float64 ``(a, b)``: scaled = ``X * a + b``."""
+        self._affine = _scaling._affine_map(self.scaler_)
 
     def _network_rows(self, rows: np.ndarray) -> np.ndarray:
-        """Scale a chunk of validated rows and cast it to float32.
-
-        float32 rows are scaled in float32 where that stays in range (the rounding
-        is then of the order of the rows' own); float64 rows, and float32 rows whose
-        scaling would overflow, in float64. Raises ValueError where a scaled value
-        lies beyond float32's range, which the network computes in.
-        """
-        if self._affine is None:
-            with np.errstate(over="ignore"):
-                out = rows.astype(np.float32)
-        else:
-            a, b = self._affine
-            if rows.dtype == np.float32:
-                out = _scale_in_float32(rows, a, b)
-                if out is not None:
-                    return out
-            scaled = np.multiply(rows, a, dtype=np.float64)
-            scaled += b
-            with np.errstate(over="ignore"):
-                out = scaled.astype(np.float32)
-        if not np.isfinite(out).all():
-            if self._affine is None:
-                raise ValueError(
-                    "X contains values beyond float32's range (about 3.4e38), which the "
-                    "network computes in; use preprocessing='standard' or 'minmax', or "
-                    "rescale the columns."
-                )
-            raise ValueError(
-                "X contains values so far outside the training data that, scaled by "
-                f"preprocessing={self.preprocessing!r}, they exceed float32's range "
-                "(about 3.4e38), which the network computes in."
-            )
-        return out
+        """A chunk of validated rows, scaled and cast to float32 for the network."""
+        return _scaling._network_rows(rows, self._affine, self.preprocessing)
 
     def _training_tensor(self, X: np.ndarray) -> torch.Tensor:
         """Validated rows as the network trains on them: scaled, float32, checked."""
-        X_t = torch.from_numpy(self._scaled_float32(X))
-        if self.loss == "bce" and (X_t.min() < 0 or X_t.max() > 1):
-            raise ValueError(
-                "loss='bce' needs scaled training data in [0, 1]; use "
-                "preprocessing='minmax' or loss='mse'."
-            )
+        X_t = torch.from_numpy(_scaling._scaled_float32(X, self._affine, self.preprocessing))
+        _check_domain(X_t, self.loss)
         return X_t
 
     def _build_net(self, shape: tuple[int, int], device: str, seed: int) -> AutoencoderNet:
@@ -449,9 +323,6 @@ class _BaseAutoencoder(BaseEstimator):
         generator = torch.Generator().manual_seed(seed)
         batch_size = min(200, n_samples) if self.batch_size == "auto" else self.batch_size
         module_cls, module_kwargs = self._module_spec(n_features)
-        optimizer = self.optimizer
-        if isinstance(optimizer, str):
-            optimizer = _OPTIMIZERS[optimizer]
         if self.noise_type == "masking" and self.noise >= 1:
             raise ValueError(
                 f"noise={self.noise} is a masking probability with noise_type='masking' "
@@ -461,7 +332,7 @@ class _BaseAutoencoder(BaseEstimator):
             module=module_cls,
             criterion=_ReconstructionLoss,
             criterion__loss=self.loss,
-            optimizer=optimizer,
+            optimizer=_optimizer_class(self.optimizer),
             optimizer__weight_decay=self.weight_decay,
             lr=self.learning_rate,
             max_epochs=self.max_epochs,
@@ -555,37 +426,6 @@ class _BaseAutoencoder(BaseEstimator):
                 )
         return callbacks
 
-    # -------------------------------------------------------------- scaling
-    def _set_affine(self) -> None:
-        """Express the fitted scaling as ``X * a + b`` (both scalers are affine).
-
-        Kept in float64: a float32 ``a`` or ``b`` would overflow or lose the data for
-        columns of magnitude near float32's limits (1e30, 1e-30).
-        """
-        scaler = self.scaler_
-        if scaler is None:
-            self._affine = None
-        elif isinstance(scaler, StandardScaler):
-            a = 1.0 / scaler.scale_
-            self._affine = (a.astype(np.float64), (-scaler.mean_ * a).astype(np.float64))
-        else:
-            self._affine = (scaler.scale_.astype(np.float64), scaler.min_.astype(np.float64))
-
-    def _affine_tensors(self, device) -> tuple[torch.Tensor, torch.Tensor] | None:
-        if self._affine is None:
-            return None
-        a, b = self._affine
-        return torch.from_numpy(a).to(device), torch.from_numpy(b).to(device)
-
-    def _in_original_units(self, fn):
-        """Wrap a batch function whose output is in the scaled space, so that its
-        output is in the units of the training data."""
-        affine = self._affine_tensors(self._device)
-        if affine is None:
-            return fn
-        a, b = affine
-        return lambda batch: (fn(batch) - b) / a
-
     # -------------------------------------------------------------- inference
     @property
     def _device(self) -> torch.device:
@@ -603,8 +443,8 @@ class _BaseAutoencoder(BaseEstimator):
         out = np.empty((X.shape[0], n_out), dtype=out_dtype)
         device = self._device
         with torch.inference_mode():
-            for start in range(0, X.shape[0], _INFERENCE_BATCH_SIZE):
-                stop = start + _INFERENCE_BATCH_SIZE
+            for start in range(0, X.shape[0], _data._CHUNK_ROWS):
+                stop = start + _data._CHUNK_ROWS
                 rows = X[start:stop]
                 if scale:
                     rows = self._network_rows(rows)  # a new float32 array
@@ -621,7 +461,9 @@ class _BaseAutoencoder(BaseEstimator):
     def _reconstruct(self, X) -> np.ndarray:
         """The network's output for ``X``, in the original units (scaling undone)."""
         module = self.net_.module_
-        reconstruct = self._in_original_units(lambda batch: module(batch)[0])
+        reconstruct = _scaling._in_original_units(
+            lambda batch: module(batch)[0], self._affine, self._device
+        )
         return self._map_batches(self._check_X(X), reconstruct, self.n_features_in_)
 
     def _is_variational(self) -> bool:
@@ -647,11 +489,11 @@ class _BaseAutoencoder(BaseEstimator):
         """Batch function: per-entry loss, divided by ``scale`` unless it is None."""
         module = self.net_.module_
         if scale is None:
-            return lambda batch: elementwise_loss(module(batch)[0], batch, self.loss)
+            return lambda batch: _elementwise_loss(module(batch)[0], batch, self.loss)
         weights = torch.from_numpy(1.0 / np.asarray(scale, dtype=np.float64)).to(self._device)
 
         def errors(batch):
-            loss = elementwise_loss(module(batch)[0], batch, self.loss)
+            loss = _elementwise_loss(module(batch)[0], batch, self.loss)
             return loss.double() * weights
 
         return errors
@@ -672,7 +514,7 @@ class _BaseAutoencoder(BaseEstimator):
             draws = torch.randn((_ELBO_DRAWS, mean.shape[1]), generator=generator)
             errors = torch.zeros_like(batch)
             for eps in draws.to(mean):
-                errors += elementwise_loss(module.decode(mean + std * eps), batch, self.loss)
+                errors += _elementwise_loss(module.decode(mean + std * eps), batch, self.loss)
             kl = gaussian_kl(mean, log_var)
             return torch.cat([errors / _ELBO_DRAWS, kl[:, None]], dim=1)
 
@@ -682,10 +524,9 @@ class _BaseAutoencoder(BaseEstimator):
     def _score_samples(self, X: np.ndarray) -> np.ndarray:
         if self._is_variational():
             errors, kl = self._variational_terms(X)
-            # -log p(x | z) per entry is the loss itself for BCE (a Bernoulli decoder)
-            # and the squared error plus log(pi) / 2 for MSE (a Gaussian decoder of
-            # variance 1/2): the ELBO is minus their sum, minus the KL term.
-            constant = 0.0 if self.loss == "bce" else 0.5 * math.log(math.pi) * errors.shape[1]
+            # -log p(x | z) per entry is the loss plus the loss's likelihood constant:
+            # the ELBO is minus their sum, minus the KL term.
+            constant = _LOSSES[self.loss].log_likelihood_constant * errors.shape[1]
             return -errors.sum(axis=1) - kl - constant
         # Row means per batch: never an (n_samples, n_features) array of errors.
         errors = self._weighted_errors(self._error_scale())
@@ -717,7 +558,7 @@ class _BaseAutoencoder(BaseEstimator):
 
     def _decode(self, Z: np.ndarray) -> np.ndarray:
         """Decode codes to rows in the original units (scaling undone)."""
-        decode = self._in_original_units(self.net_.module_.decode)
+        decode = _scaling._in_original_units(self.net_.module_.decode, self._affine, self._device)
         return self._map_batches(Z, decode, self.n_features_in_, scale=False)
 
     @validate_params(
@@ -774,58 +615,3 @@ class _BaseAutoencoder(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         return tags
-
-
-def _check_numeric_columns(estimator: _BaseAutoencoder, X) -> None:
-    """Refuse DataFrame columns that are not numbers, naming them."""
-    if not isinstance(X, pd.DataFrame):
-        return
-    bad = {}
-    for name, dtype in X.dtypes.items():
-        if pd.api.types.is_bool_dtype(dtype) or (
-            pd.api.types.is_numeric_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype)
-        ):
-            continue
-        if pd.api.types.is_object_dtype(dtype):
-            try:
-                pd.to_numeric(X[name])
-                continue
-            except (TypeError, ValueError):
-                pass
-        bad[name] = str(dtype)
-    if bad:
-        listed = ", ".join(f"{name!r} ({dtype})" for name, dtype in bad.items())
-        raise ValueError(
-            f"{type(estimator).__name__} needs numeric columns; these are not: {listed}. "
-            "Encode them first, e.g. with sklearn.compose.ColumnTransformer and "
-            "sklearn.preprocessing.OneHotEncoder in a Pipeline before the autoencoder."
-        )
-
-
-def _check_scaler_finite(scaler) -> None:
-    """Refuse columns whose scaling statistics overflow float64."""
-    if isinstance(scaler, StandardScaler):
-        # var_, not scale_: scikit-learn sets scale_ to 1 where var_ overflowed.
-        stats = np.vstack([scaler.mean_, scaler.var_])
-    else:
-        stats = np.vstack([scaler.data_min_, scaler.data_range_])
-    bad = np.flatnonzero(~np.isfinite(stats).all(axis=0))
-    if bad.size:
-        raise ValueError(
-            f"Cannot scale feature(s) {bad.tolist()[:10]}: their spread overflows float64 "
-            "(values beyond about 1e154 in magnitude). Divide those columns by a "
-            "constant first."
-        )
-
-
-def _check_codes(estimator: _BaseAutoencoder, Z) -> np.ndarray:
-    """Validate codes given to ``inverse_transform``."""
-    check_is_fitted(estimator)
-    Z = check_array(Z, dtype=(np.float64, np.float32))
-    if Z.shape[1] != estimator.n_components_:
-        raise ValueError(
-            f"X has {Z.shape[1]} features, but {type(estimator).__name__}."
-            f"inverse_transform is expecting {estimator.n_components_} features "
-            "(n_components_) as input."
-        )
-    return Z

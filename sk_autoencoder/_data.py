@@ -10,6 +10,11 @@ from __future__ import annotations
 import torch
 from torch.utils.data import Dataset
 
+# Rows per chunk wherever every row passes through in pieces (inference, the scaling
+# statistics, error scans during training): large enough to amortise per-call
+# overhead, small enough that millions of rows never become one giant tensor.
+_CHUNK_ROWS = 16384
+
 
 class _TensorDataset(Dataset):
     """Rows of one tensor; each item is ``(x, x)`` since the target is the input."""
@@ -17,7 +22,7 @@ class _TensorDataset(Dataset):
     def __init__(self, X: torch.Tensor) -> None:
         self.X = X
         # Indices of the rows the training iterator visits; None means all. Set by
-        # callbacks that train on a subset, e.g. ``_robust._TrimmedTraining``.
+        # callbacks that train on a subset, e.g. ``_callbacks._TrimmedTraining``.
         self.rows: torch.Tensor | None = None
 
     def __len__(self) -> int:

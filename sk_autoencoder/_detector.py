@@ -11,8 +11,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils._set_output import _get_output_config
 
 from ._base import _BaseAutoencoder
+from ._callbacks import _TrimmedTraining
 from ._docs import _fill_doc, _partial_fit_doc
-from ._robust import _TrimmedTraining
 
 # Tukey's fence: errors above Q3 + _TUKEY_K * IQR of the training errors are outliers.
 _TUKEY_K = 1.5

@@ -1,4 +1,15 @@
-"""Docstring pieces shared by the estimators, so each parameter is described once."""
+"""Docstring pieces shared by the estimators, so each parameter is described once.
+
+The choices of string parameters are read from the tables that define them (losses,
+activations, optimisers, scalings, architectures), so the docs cannot drift.
+"""
+
+import textwrap
+
+from ._losses import _LOSSES
+from ._optimizers import _OPTIMIZERS
+from ._scaling import _PREPROCESSING
+from .modules import _ACTIVATIONS, _ARCHITECTURES
 
 _NETWORK_PARAMETERS = """\
 n_components : int, default={n_components}
@@ -10,8 +21,7 @@ n_components : int, default={n_components}
         Widths of the encoder's hidden layers, outermost first; the decoder mirrors
         them. ``()`` gives a single linear map on each side.
 
-    activation : {{"relu", "leaky_relu", "elu", "gelu", "tanh", "sigmoid", \
-"identity"}}, default="relu"
+    activation : {activation_choices}, default="relu"
         Activation of the hidden layers. The code layer is always linear, so
         ``activation="identity"`` gives a linear autoencoder, whose optimum spans
         the same subspace as :class:`~sklearn.decomposition.PCA`.
@@ -19,12 +29,13 @@ n_components : int, default={n_components}
     dropout : float in [0, 1), default={dropout}
         Dropout probability after each hidden layer, during training only.
 
-    loss : {{"mse", "bce"}}, default="mse"
-        Reconstruction loss per entry: squared error, or binary cross-entropy on a
-        sigmoid output (needs training data scaled into [0, 1], e.g.
-        ``preprocessing="minmax"``).
+    loss : {loss_choices}, default="mse"
+        Reconstruction loss per entry, which training minimises and every score
+        is built from:
 
-    preprocessing : {{"standard", "minmax"}} or None, default="{preprocessing}"
+{loss_descriptions}
+
+    preprocessing : {preprocessing_choices} or None, default="{preprocessing}"
         Scaling learnt in ``fit`` and applied before the network: per-feature
         standardisation or min-max scaling into [0, 1]. Reconstructions are
         returned in the original units; errors and scores are measured in the
@@ -37,8 +48,7 @@ n_components : int, default={n_components}
         below about 2e-15 as constant, as :class:`~sklearn.preprocessing.MinMaxScaler`
         does.
 
-    optimizer : {{"adam", "adamw", "sgd", "rmsprop"}} or torch optimizer class, \
-default="adam"
+    optimizer : {optimizer_choices} or torch optimizer class, default="adam"
         Optimiser of the network weights.
 
     learning_rate : float, default={learning_rate}
@@ -122,8 +132,7 @@ default="adam"
         Computed exactly with one extra backward pass per code unit, so it costs
         about ``n_components`` times a plain training step.
 
-    architecture : {{"dense", "variational", "convolutional", "recurrent"}}, \
-default="dense"
+    architecture : {architecture_choices}, default="dense"
         The network (see :mod:`sk_autoencoder.modules`):
 
         - ``"dense"``: fully connected layers of ``hidden_layer_sizes``.
@@ -275,13 +284,38 @@ def _partial_fit_doc(cls: str, summary: str, extra: str = "") -> str:
     return _PARTIAL_FIT.format(cls=cls, summary=summary, extra=extra)
 
 
+def _choices(table) -> str:
+    """``{"a", "b"}``: the keys of a table, as numpydoc writes a set of choices."""
+    return "{" + ", ".join(f'"{name}"' for name in table) + "}"
+
+
+def _table_defaults() -> dict[str, str]:
+    """The docstring fields that come from the tables of string choices."""
+    return {
+        "activation_choices": _choices(_ACTIVATIONS),
+        "loss_choices": _choices(_LOSSES),
+        "loss_descriptions": "\n".join(
+            textwrap.fill(
+                f'- ``"{name}"``: {loss.description}.',
+                width=84,
+                initial_indent=" " * 8,
+                subsequent_indent=" " * 10,
+            )
+            for name, loss in _LOSSES.items()
+        ),
+        "optimizer_choices": _choices(_OPTIMIZERS),
+        "preprocessing_choices": _choices(_PREPROCESSING),
+        "architecture_choices": _choices(_ARCHITECTURES),
+    }
+
+
 def _fill_doc(**defaults):
     """Class decorator that fills ``{network_parameters}``, ``{fitted_attributes}``
     and ``{notes}``."""
 
     def decorate(cls):
         cls.__doc__ = cls.__doc__.format(
-            network_parameters=_NETWORK_PARAMETERS.format(**defaults),
+            network_parameters=_NETWORK_PARAMETERS.format(**defaults, **_table_defaults()),
             fitted_attributes=_FITTED_ATTRIBUTES,
             notes=_NOTES,
         )

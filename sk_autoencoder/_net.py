@@ -1,42 +1,11 @@
-"""The skorch training net and the callbacks the estimators attach to it."""
+"""The skorch training net: reconstruction loss plus the module's penalty, and the
+input corruption of denoising autoencoders."""
 
 from __future__ import annotations
 
-import math
-
 import torch
-import torch.nn.functional as F
 from skorch import NeuralNet
-from skorch.callbacks import Callback, EpochTimer, PassthroughScoring
-from torch import nn
-
-
-class TrainingDivergedError(RuntimeError):
-    """Raised when the training loss stops being finite.
-
-    The estimator is left as it was before ``fit``: no fitted attribute points to the
-    diverged network.
-    """
-
-
-def elementwise_loss(reconstruction: torch.Tensor, target: torch.Tensor, loss: str):
-    """Per-entry reconstruction loss, the quantity every score is built from."""
-    if loss == "bce":
-        return F.binary_cross_entropy(reconstruction, target, reduction="none")
-    return (reconstruction - target).square()
-
-
-class _ReconstructionLoss(nn.Module):
-    """Mean of :func:`elementwise_loss` over rows and features."""
-
-    def __init__(self, loss: str = "mse") -> None:
-        super().__init__()
-        self.loss = loss
-
-    def forward(self, reconstruction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        if self.loss == "bce":
-            return F.binary_cross_entropy(reconstruction, target)
-        return F.mse_loss(reconstruction, target)
+from skorch.callbacks import EpochTimer, PassthroughScoring
 
 
 class AutoencoderNet(NeuralNet):
@@ -95,42 +64,3 @@ class AutoencoderNet(NeuralNet):
         if regularization is not None:
             loss = loss + regularization(X, reconstruction, *extras)
         return loss
-
-
-class _DivergenceCheck(Callback):
-    """Stop training with a clear message as soon as a batch loss is not finite."""
-
-    def __init__(self, learning_rate: float) -> None:
-        self.learning_rate = learning_rate
-
-    def on_batch_end(self, net, batch=None, training=False, loss=None, **kwargs):
-        if loss is not None and not math.isfinite(loss.item()):
-            epoch = len(net.history)
-            raise TrainingDivergedError(
-                f"Training diverged: the loss became {loss.item()} in epoch {epoch}. "
-                f"Lower learning_rate (currently {self.learning_rate}), and make sure "
-                "the input is scaled (preprocessing='standard' or 'minmax')."
-            )
-
-
-class _EpochProgressBar(Callback):
-    """A tqdm bar over epochs, showing the latest losses."""
-
-    def __init__(self, total: int) -> None:
-        self.total = total
-
-    def on_train_begin(self, net, X=None, y=None, **kwargs):
-        from tqdm.auto import tqdm
-
-        self.bar_ = tqdm(total=self.total, desc="epochs", unit="epoch", leave=False)
-
-    def on_epoch_end(self, net, **kwargs):
-        row = net.history[-1]
-        postfix = {k: f"{row[k]:.4g}" for k in ("train_loss", "valid_loss") if k in row}
-        self.bar_.set_postfix(postfix, refresh=False)
-        self.bar_.update(1)
-
-    def on_train_end(self, net, X=None, y=None, **kwargs):
-        self.bar_.close()
-        # A closed bar still holds the stream it wrote to, which cannot be pickled.
-        del self.bar_

@@ -21,16 +21,7 @@ import torch
 from skorch.history import History
 
 from ._version import __version__
-
-
-class InconsistentVersionWarning(UserWarning):
-    """A model is loaded with a release series of sk-autoencoder or PyTorch other
-    than the one it was saved with.
-
-    A release series is the major version, or ``0.minor`` before 1.0. Outputs may
-    differ, and loading may fail outright when the network classes changed.
-    """
-
+from .exceptions import InconsistentVersionWarning
 
 _VERSION_KEYS = {"_sk_autoencoder_version": "sk-autoencoder", "_torch_version": "torch"}
 
@@ -99,9 +90,7 @@ def _net_record(net) -> dict:
     optimizer_state = None
     if optimizer is not None:
         optimizer_state = _to_numpy(optimizer.state_dict())
-        optimizer_state["state"] = [
-            [int(k), v] for k, v in optimizer_state["state"].items()
-        ]
+        optimizer_state["state"] = [[int(k), v] for k, v in optimizer_state["state"].items()]
     generator = getattr(net, "iterator_train__generator", None)
     return {
         "module_class": type(net.module_),

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 
-from ._base import _BaseAutoencoder, _check_codes
+from ._base import _BaseAutoencoder
 from ._docs import _fill_doc, _partial_fit_doc
+from ._validation import _check_codes
 
 
 @_fill_doc(

@@ -22,7 +22,9 @@ encoder. ``X`` is always 2-D ``(n_samples, n_features)`` and already scaled.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from numbers import Integral
 
 import torch
 from torch import nn
@@ -116,10 +118,32 @@ class AutoencoderModule(nn.Module):
     True
     """
 
+    #: How the network reads a row, which decides what ``input_shape`` it takes:
+    #: ``()`` for flat rows (no ``input_shape``), the names of the axes of one row
+    #: (e.g. ``("channels", "height", "width")``) for a network that reshapes rows,
+    #: or None for any ``input_shape`` whose product is ``n_features``.
+    input_axes: tuple[str, ...] | None = None
+
     def __init__(self, sparsity: float = 0.0, contractive: float = 0.0) -> None:
         super().__init__()
         self.sparsity = sparsity
         self.contractive = contractive
+
+    @classmethod
+    def default_input_shape(cls, n_features: int) -> tuple[int, ...] | None:
+        """The ``input_shape`` used when the estimator's is None (None: not passed).
+
+        Parameters
+        ----------
+        n_features : int
+            Width of the rows.
+
+        Returns
+        -------
+        input_shape : tuple of int or None
+            The shape of one row, or None to construct the network without one.
+        """
+        return None
 
     def encode(self, X: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -140,7 +164,41 @@ class AutoencoderModule(nn.Module):
         return penalty
 
 
-class DenseAutoencoder(AutoencoderModule):
+class _DenseLayers(AutoencoderModule):
+    """The fully connected encoder and mirrored decoder of the dense networks."""
+
+    input_axes = ()
+
+    def _build_layers(
+        self,
+        n_features: int,
+        n_components: int,
+        encoder_width: int,
+        hidden_layer_sizes: Sequence[int],
+        activation: str,
+        dropout: float,
+        output_activation: str,
+    ) -> None:
+        """The encoder ``n_features -> hidden... -> encoder_width`` and its mirror, the
+        decoder ``n_components -> reversed(hidden)... -> n_features``, then the output
+        activation."""
+        hidden = list(hidden_layer_sizes)
+        self.encoder = _mlp(
+            [n_features, *hidden, encoder_width], activation, dropout, last_activation=False
+        )
+        self.decoder = _mlp(
+            [n_components, *reversed(hidden), n_features],
+            activation,
+            dropout,
+            last_activation=False,
+        )
+        self.output_activation = _ACTIVATIONS[output_activation]()
+
+    def decode(self, code: torch.Tensor) -> torch.Tensor:
+        return self.output_activation(self.decoder(code))
+
+
+class DenseAutoencoder(_DenseLayers):
     """Fully connected encoder and mirrored decoder.
 
     The encoder maps ``n_features -> hidden_layer_sizes... -> n_components``; the
@@ -188,23 +246,18 @@ class DenseAutoencoder(AutoencoderModule):
         contractive: float = 0.0,
     ) -> None:
         super().__init__(sparsity=sparsity, contractive=contractive)
-        hidden = list(hidden_layer_sizes)
-        self.encoder = _mlp(
-            [n_features, *hidden, n_components], activation, dropout, last_activation=False
-        )
-        self.decoder = _mlp(
-            [n_components, *reversed(hidden), n_features],
+        self._build_layers(
+            n_features,
+            n_components,
+            n_components,
+            hidden_layer_sizes,
             activation,
             dropout,
-            last_activation=False,
+            output_activation,
         )
-        self.output_activation = nn.Sigmoid() if output_activation == "sigmoid" else nn.Identity()
 
     def encode(self, X: torch.Tensor) -> torch.Tensor:
         return self.encoder(X)
-
-    def decode(self, code: torch.Tensor) -> torch.Tensor:
-        return self.output_activation(self.decoder(code))
 
 
 def gaussian_kl(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
@@ -230,7 +283,7 @@ def gaussian_kl(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
     return 0.5 * (mean.square() + log_var.exp() - log_var - 1.0).sum(dim=1)
 
 
-class VariationalAutoencoder(AutoencoderModule):
+class VariationalAutoencoder(_DenseLayers):
     """Dense variational autoencoder (Kingma & Welling, 2014).
 
     The encoder outputs the mean and log-variance of a diagonal Gaussian posterior
@@ -273,20 +326,18 @@ output_activation
         contractive: float = 0.0,
     ) -> None:
         super().__init__(sparsity=sparsity, contractive=contractive)
-        hidden = list(hidden_layer_sizes)
         self.n_features = n_features
         self.beta = beta
         # Mean and log-variance heads on a shared trunk, as one linear map of width 2k.
-        self.encoder = _mlp(
-            [n_features, *hidden, 2 * n_components], activation, dropout, last_activation=False
-        )
-        self.decoder = _mlp(
-            [n_components, *reversed(hidden), n_features],
+        self._build_layers(
+            n_features,
+            n_components,
+            2 * n_components,
+            hidden_layer_sizes,
             activation,
             dropout,
-            last_activation=False,
+            output_activation,
         )
-        self.output_activation = nn.Sigmoid() if output_activation == "sigmoid" else nn.Identity()
 
     def posterior(self, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         mean, log_var = self.encoder(X).chunk(2, dim=1)
@@ -295,9 +346,6 @@ output_activation
 
     def encode(self, X: torch.Tensor) -> torch.Tensor:
         return self.posterior(X)[0]
-
-    def decode(self, code: torch.Tensor) -> torch.Tensor:
-        return self.output_activation(self.decoder(code))
 
     def forward(self, X: torch.Tensor) -> tuple[torch.Tensor, ...]:
         mean, log_var = self.posterior(X)
@@ -350,6 +398,8 @@ class ConvolutionalAutoencoder(AutoencoderModule):
     >>> tuple(reconstruction.shape), tuple(code.shape)
     ((3, 64), (3, 4))
     """
+
+    input_axes = ("channels", "height", "width")
 
     def __init__(
         self,
@@ -404,7 +454,23 @@ class ConvolutionalAutoencoder(AutoencoderModule):
                 act(decoder)
         decoder.append(nn.Flatten())
         self.decoder = nn.Sequential(*decoder)
-        self.output_activation = nn.Sigmoid() if output_activation == "sigmoid" else nn.Identity()
+        self.output_activation = _ACTIVATIONS[output_activation]()
+
+    @classmethod
+    def default_input_shape(cls, n_features: int) -> tuple[int, ...]:
+        """``(1, 1, n_features)``: a 1-D convolution along the features.
+
+        Parameters
+        ----------
+        n_features : int
+            Width of the rows.
+
+        Returns
+        -------
+        input_shape : tuple of int
+            ``(1, 1, n_features)``.
+        """
+        return (1, 1, n_features)
 
     def encode(self, X: torch.Tensor) -> torch.Tensor:
         return self.encoder(X.reshape(X.shape[0], *self.input_shape))
@@ -447,6 +513,8 @@ class RecurrentAutoencoder(AutoencoderModule):
     ((4, 20), (4, 3))
     """
 
+    input_axes = ("timesteps", "n_channels")
+
     def __init__(
         self,
         n_features: int,
@@ -484,7 +552,23 @@ class RecurrentAutoencoder(AutoencoderModule):
         )
         self.to_channels = nn.Linear(rev[-1], n_channels)
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
-        self.output_activation = nn.Sigmoid() if output_activation == "sigmoid" else nn.Identity()
+        self.output_activation = _ACTIVATIONS[output_activation]()
+
+    @classmethod
+    def default_input_shape(cls, n_features: int) -> tuple[int, ...]:
+        """``(n_features, 1)``: a univariate sequence.
+
+        Parameters
+        ----------
+        n_features : int
+            Width of the rows.
+
+        Returns
+        -------
+        input_shape : tuple of int
+            ``(n_features, 1)``.
+        """
+        return (n_features, 1)
 
     def _run(self, rnns: nn.ModuleList, h: torch.Tensor) -> torch.Tensor:
         for i, rnn in enumerate(rnns):
@@ -501,3 +585,48 @@ class RecurrentAutoencoder(AutoencoderModule):
         steps = self.from_code(code).unsqueeze(1).expand(-1, self.input_shape[0], -1)
         h = self._run(self.decoder_rnns, steps)
         return self.output_activation(self.to_channels(h).reshape(code.shape[0], -1))
+
+
+# The built-in networks behind the ``architecture`` parameter.
+_ARCHITECTURES: dict[str, type[AutoencoderModule]] = {
+    "dense": DenseAutoencoder,
+    "variational": VariationalAutoencoder,
+    "convolutional": ConvolutionalAutoencoder,
+    "recurrent": RecurrentAutoencoder,
+}
+
+
+def _resolve_input_shape(module_cls: type, input_shape, n_features: int, name: str):
+    """``input_shape`` checked against the rules ``module_cls`` declares
+    (``input_axes``, ``default_input_shape``) and the width of the rows; None where
+    the network is built without one. ``name`` names the network in messages (e.g.
+    ``"architecture='dense'"``)."""
+    axes = getattr(module_cls, "input_axes", None)
+    if input_shape is None:
+        default = getattr(module_cls, "default_input_shape", None)
+        return None if default is None else default(n_features)
+    if axes == ():
+        shaped = [repr(a) for a, cls in _ARCHITECTURES.items() if cls.input_axes]
+        message = (
+            f"input_shape={input_shape!r} is only used by architecture="
+            f"{' or '.join(shaped)} (or a custom module); {name} reads flat rows."
+        )
+        if hasattr(module_cls, "posterior"):
+            message += (
+                f" {name} is a dense variational network: for a variational "
+                "convolutional or recurrent network, pass a custom module with a "
+                "posterior method (see sk_autoencoder.modules)."
+            )
+        raise ValueError(message)
+    shape = tuple(input_shape)
+    if not shape or not all(isinstance(s, Integral) and s > 0 for s in shape):
+        raise ValueError(f"input_shape must be a tuple of positive integers, got {shape!r}.")
+    if axes is not None and len(shape) != len(axes):
+        raise ValueError(f"{name} needs input_shape=({', '.join(axes)}), got {shape!r}.")
+    if math.prod(shape) != n_features:
+        raise ValueError(
+            f"input_shape={shape!r} holds {math.prod(shape)} values per row, but X "
+            f"has {n_features} features; the product of input_shape must equal "
+            "n_features."
+        )
+    return tuple(int(s) for s in shape)

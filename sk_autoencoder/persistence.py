@@ -61,8 +61,8 @@ from torch import nn
 from . import modules as _modules
 from ._base import _BaseAutoencoder
 from ._detector import AutoencoderAnomalyDetector
-from ._state import InconsistentVersionWarning
 from ._transformer import AutoencoderTransformer
+from .exceptions import InconsistentVersionWarning
 
 __all__ = ["TRUSTED_TYPES", "InconsistentVersionWarning", "dump", "load"]
 

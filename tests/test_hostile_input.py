@@ -14,7 +14,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-import sk_autoencoder._base as base_module
+import sk_autoencoder._data as data_module
+import sk_autoencoder._scaling as scaling_module
 from sk_autoencoder import (
     AutoencoderAnomalyDetector,
     AutoencoderTransformer,
@@ -70,7 +71,7 @@ def test_minmax_treats_columns_of_tiny_range_as_constant():
     X = rng.normal(size=(60, 3)) * [1e30, 1e-30, 1.0]
     model = AutoencoderTransformer(preprocessing="minmax", **TINY).fit(X)
     _finite_outputs(model, X, 2)
-    scaled = model._scaled_float32(X)
+    scaled = scaling_module._scaled_float32(X, model._affine, model.preprocessing)
     assert 0.0 <= scaled[:, 0].min() and scaled[:, 0].max() == pytest.approx(1.0)
     assert np.ptp(scaled[:, 1]) < 1e-6
 
@@ -120,14 +121,14 @@ def test_float32_rows_are_scaled_in_float32_to_their_own_precision(monkeypatch):
     assert np.all(np.abs(fast - exact) <= 2 * ulp_scaled + np.spacing(np.abs(exact)))
     # Rows whose float32 scaling overflows go through float64 and get its error.
     calls = Counter()
-    original = base_module._scale_in_float32
+    original = scaling_module._scale_in_float32
 
     def counting(rows, a, b):
         result = original(rows, a, b)
         calls["fallback" if result is None else "float32"] += 1
         return result
 
-    monkeypatch.setattr(base_module, "_scale_in_float32", counting)
+    monkeypatch.setattr(scaling_module, "_scale_in_float32", counting)
     narrow = AutoencoderTransformer(**TINY).fit(rng.normal(size=(50, 2)) * 0.1)
     with pytest.raises(ValueError, match="so far outside the training data"):
         narrow.transform(np.array([[3e38, 0.0]], dtype=np.float32))
@@ -230,7 +231,7 @@ def test_column_names_and_order_checked_at_transform():
 def test_fit_copies_float32_input_at_most_once(monkeypatch):
     # numpy reports its allocations to tracemalloc: the peak during fit must stay
     # near one copy of X (the scaled float32 training rows) plus chunk temporaries.
-    monkeypatch.setattr(base_module, "_INFERENCE_BATCH_SIZE", 1000)
+    monkeypatch.setattr(data_module, "_CHUNK_ROWS", 1000)
     X = np.random.RandomState(0).normal(size=(40_000, 25)).astype(np.float32)
     model = AutoencoderTransformer(hidden_layer_sizes=(2,), max_epochs=1, batch_size=4000)
     model.fit(X[:100])  # warm up: first calls import and cache, which tracemalloc sees
@@ -249,7 +250,7 @@ def test_scoring_allocates_batches_not_full_size_temporaries(monkeypatch):
     detector = AutoencoderAnomalyDetector(**small).fit(X[:2000])
     transformer = AutoencoderTransformer(**small).fit(X[:2000])
     codes = transformer.transform(X)
-    monkeypatch.setattr(base_module, "_INFERENCE_BATCH_SIZE", 1000)
+    monkeypatch.setattr(data_module, "_CHUNK_ROWS", 1000)
     calls = [
         (detector.score_samples, X),
         (detector.score_features, X),

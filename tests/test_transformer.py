@@ -17,7 +17,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from skorch.callbacks import Callback
 
-import sk_autoencoder._base as base_module
+import sk_autoencoder._data as data_module
 from sk_autoencoder import AutoencoderTransformer, TrainingDivergedError
 from sk_autoencoder._data import _BatchIterator
 
@@ -219,7 +219,7 @@ def test_transform_in_batches_matches_whole(monkeypatch):
     X = rng.normal(size=(1000, 5))
     ae = AutoencoderTransformer(**FAST).fit(X)
     whole = ae.transform(X)
-    monkeypatch.setattr(base_module, "_INFERENCE_BATCH_SIZE", 7)
+    monkeypatch.setattr(data_module, "_CHUNK_ROWS", 7)
     np.testing.assert_allclose(ae.transform(X), whole, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(
         ae.inverse_transform(whole),
