@@ -31,7 +31,7 @@ from ._callbacks import (
 )
 from ._data import _BatchIterator, _TensorDataset, _TensorValidSplit
 from ._losses import _LOSSES, _check_domain, _elementwise_loss, _ReconstructionLoss
-from ._net import AutoencoderNet
+from ._net import _NOISE_TYPES, AutoencoderNet
 from ._optimizers import _OPTIMIZERS, _optimizer_class
 from ._validation import _check_numeric_columns
 from .modules import (
@@ -77,7 +77,7 @@ class _BaseAutoencoder(BaseEstimator):
         "verbose": [Interval(Integral, 0, 2, closed="both")],
         "callbacks": [list, None],
         "noise": [Interval(Real, 0, None, closed="left")],
-        "noise_type": [StrOptions({"gaussian", "masking"})],
+        "noise_type": [StrOptions(set(_NOISE_TYPES))],
         "sparsity": [Interval(Real, 0, None, closed="left")],
         "contractive": [Interval(Real, 0, None, closed="left")],
         "architecture": [StrOptions(set(_ARCHITECTURES))],

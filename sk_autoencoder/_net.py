@@ -8,6 +8,22 @@ from skorch import NeuralNet
 from skorch.callbacks import EpochTimer, PassthroughScoring
 
 
+# Input corruptions of denoising autoencoders, by ``noise_type``: each returns a noisy
+# copy of ``X`` (never in place: ``X`` is also the target). Drawn on the CPU
+# generator, so that results do not depend on the device.
+def _gaussian_noise(X: torch.Tensor, noise: float, generator) -> torch.Tensor:
+    draws = torch.randn(X.shape, generator=generator)
+    return X + noise * draws.to(device=X.device, dtype=X.dtype)
+
+
+def _masking_noise(X: torch.Tensor, noise: float, generator) -> torch.Tensor:
+    keep = torch.rand(X.shape, generator=generator) >= noise
+    return X * keep.to(device=X.device, dtype=X.dtype)
+
+
+_NOISE_TYPES = {"gaussian": _gaussian_noise, "masking": _masking_noise}
+
+
 class AutoencoderNet(NeuralNet):
     """skorch ``NeuralNet`` whose loss is reconstruction plus the module's penalty.
 
@@ -43,13 +59,8 @@ class AutoencoderNet(NeuralNet):
             super()._set_training(training)
 
     def _corrupt(self, X: torch.Tensor) -> torch.Tensor:
-        """A noisy copy of ``X`` (never in place: ``X`` is also the target)."""
-        # Drawn on the CPU generator so results do not depend on the device.
-        if self.noise_type == "masking":
-            keep = torch.rand(X.shape, generator=self.noise_generator) >= self.noise
-            return X * keep.to(device=X.device, dtype=X.dtype)
-        noise = torch.randn(X.shape, generator=self.noise_generator)
-        return X + self.noise * noise.to(device=X.device, dtype=X.dtype)
+        """A noisy copy of ``X``, by ``noise_type``."""
+        return _NOISE_TYPES[self.noise_type](X, self.noise, self.noise_generator)
 
     def train_step_single(self, batch, **fit_params):
         if self.noise:
