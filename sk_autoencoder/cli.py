@@ -10,18 +10,22 @@ from __future__ import annotations
 import argparse
 import inspect
 import os
+import re
 import sys
 import tempfile
+import textwrap
 from collections.abc import Sequence
+from numbers import Integral, Real
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+from sklearn.utils._param_validation import Hidden, Interval, Options, StrOptions
 
 from . import persistence
 from ._detector import AutoencoderAnomalyDetector
 from ._transformer import AutoencoderTransformer
-from .modules import _ACTIVATIONS
 
 _PROG = "sk-autoencoder"
 _ESTIMATORS = {"transformer": AutoencoderTransformer, "detector": AutoencoderAnomalyDetector}
@@ -146,21 +150,278 @@ def _with_id(result: pd.DataFrame, table: pd.DataFrame, id_column: str | None) -
     return result
 
 
+# ------------------------------------------------------- estimator parameters
+# Every constructor parameter of the estimators is a ``fit`` option, built from the
+# estimators themselves: the names and defaults from their signatures, the value
+# forms and choices from ``_parameter_constraints``, the help from their numpydoc
+# docstrings. A new parameter, or a new string choice of one, reaches the command
+# line with no edit here. Only these stay off it, each for its reason; a test
+# checks that every other parameter has an option and that no entry is stale.
+_NOT_ON_COMMAND_LINE = {
+    "verbose": "set by --progress",
+    "callbacks": "skorch callback objects, which a command line cannot express",
+    "module": "a Python class, a custom torch network: --architecture picks a built-in one",
+    "warm_start": "fit always trains a new model from INPUT, never continues one",
+    "partial_fit_epochs": "read by partial_fit only, which the command line never calls",
+}
+
+# Forms a value can take, in the order they are tried after the words: the metavar
+# shown in the help, the reader, and how an error message names the form.
+_FORMS = {
+    "INT": (int, "an integer"),
+    "FLOAT": (float, "a number"),
+    "SEED": (int, "an integer seed"),
+    "INT,...": (None, "comma-separated integers (an empty string for none)"),
+    "TEXT": (str, "a string"),
+}
+
+
+def _sequence(text: str) -> tuple:
+    """``"64,32"`` -> ``(64, 32)``; ``""`` -> ``()``. The estimator checks the values."""
+    parts = [part.strip() for part in text.split(",")] if text.strip() else []
+    values = []
+    for part in parts:
+        try:
+            values.append(int(part))
+        except ValueError:
+            values.append(float(part))  # a ValueError here rejects the text
+    return tuple(values)
+
+
+class _ValueReader:
+    """argparse ``type`` of one parameter option: the text as the first form of the
+    parameter's constraints that accepts it. Whether the value is in range is the
+    estimator's call (its error becomes the command's one-line error)."""
+
+    def __init__(self, words: dict, forms: list[str]):
+        self.words = words  # literal words (a StrOptions choice, "none") -> value
+        self.forms = forms  # keys of _FORMS
+
+    def __call__(self, text: str):
+        if text in self.words:
+            return self.words[text]
+        for form in self.forms:
+            read = _FORMS[form][0] or _sequence
+            try:
+                return read(text)
+            except ValueError:
+                pass
+        raise argparse.ArgumentTypeError(f"expected {self.expected()}, got {text!r}")
+
+    def _labels(self) -> tuple[list[str], list[str]]:
+        words = [w for w in self.words if w != "none"]
+        tail = ["none"] if "none" in self.words else []
+        return words, tail
+
+    def metavar(self) -> str:
+        words, tail = self._labels()
+        if not self.forms:
+            return "{" + ",".join(words + tail) + "}"
+        return "|".join(words + self.forms + tail)
+
+    def expected(self) -> str:
+        words, tail = self._labels()
+        alternatives = [*words, *(_FORMS[f][1] for f in self.forms), *tail]
+        if len(alternatives) == 1:
+            return alternatives[0]
+        return ", ".join(alternatives[:-1]) + " or " + alternatives[-1]
+
+
+def _reader(constraints) -> _ValueReader | str | None:
+    """How the command line reads a parameter with these sklearn constraints:
+    a :class:`_ValueReader`, ``"flag"`` for a boolean, or None when no form of the
+    parameter can be typed (only Python objects: classes, callables)."""
+    words, forms, boolean = {}, [], False
+    none = False
+    for constraint in constraints:
+        if isinstance(constraint, Hidden):  # private or deprecated forms
+            continue
+        if constraint is None:
+            none = True
+        elif isinstance(constraint, StrOptions):
+            live = constraint.options - (constraint.deprecated or set())
+            words.update({word: word for word in sorted(live)})
+        elif isinstance(constraint, Options):
+            words.update({str(v): v for v in sorted(constraint.options)})
+        elif isinstance(constraint, Interval):
+            forms.append("INT" if issubclass(constraint.type, Integral) else "FLOAT")
+        elif isinstance(constraint, str):
+            form = {
+                "boolean": "boolean",
+                "random_state": "SEED",
+                "verbose": "INT",
+                "array-like": "INT,...",
+            }.get(constraint)
+            if form == "boolean":
+                boolean = True
+            elif form == "SEED":
+                forms.append(form)
+                none = True  # None: a fresh seed each run
+            elif form is not None:
+                forms.append(form)
+        elif constraint is bool:
+            boolean = True
+        elif constraint in (list, tuple):
+            forms.append("INT,...")
+        elif constraint in (int, Integral):
+            forms.append("INT")
+        elif constraint in (float, Real):
+            forms.append("FLOAT")
+        elif constraint is str:
+            forms.append("TEXT")
+        # Anything else (type, callable, HasMethods, sparse matrices) is a Python object.
+    if boolean and not (words or forms or none):
+        return "flag"
+    if boolean:
+        words.update({"true": True, "false": False})
+    if none:
+        words["none"] = None
+    forms = sorted(set(forms), key=list(_FORMS).index)
+    if not (words or forms):
+        return None
+    return _ValueReader(words, forms)
+
+
+_SECTION_RULE = re.compile(r"-{3,}")
+
+
+def _parameter_docs(cls) -> dict[str, str]:
+    """The description of each parameter in the ``Parameters`` section of a numpydoc
+    class docstring (the format ``_docs.py`` generates), keyed by name."""
+    lines = inspect.cleandoc(cls.__doc__ or "").splitlines()
+    starts = [
+        i + 2
+        for i in range(len(lines) - 1)
+        if lines[i].strip() == "Parameters" and _SECTION_RULE.fullmatch(lines[i + 1].strip())
+    ]
+    docs: dict[str, list[str]] = {}
+    names: list[str] = []
+    for i in range(starts[0] if starts else len(lines), len(lines)):
+        line = lines[i]
+        if line[:1].isspace() or not line:
+            for name in names:
+                docs[name].append(line.strip())
+        elif i + 1 < len(lines) and _SECTION_RULE.fullmatch(lines[i + 1].strip()):
+            break  # the next section
+        else:  # "name : type" or "name1, name2 : type"
+            names = [n.strip() for n in line.partition(" :")[0].split(",")]
+            for name in names:
+                docs[name] = []
+    return {name: "\n".join(body).strip() for name, body in docs.items()}
+
+
+# A sentence ends at . ! or ? before a space, except in these abbreviations.
+_SENTENCE_END = re.compile(r"(?<!\be\.g)(?<!\bi\.e)(?<!\bcf)[.!?](?=\s|$)")
+
+
+def _first_sentence(text: str) -> str:
+    """The first sentence of a description, as argparse help is written: one line,
+    lower case unless its first word is a name ("L2", "PyOD"), no final stop."""
+    paragraph = " ".join(text.split("\n\n")[0].split())
+    match = _SENTENCE_END.search(paragraph)
+    sentence = (paragraph[: match.start()] if match else paragraph).rstrip(" :;,.")
+    if sentence[:2].istitle() and sentence[1:2].isalpha():
+        sentence = sentence[0].lower() + sentence[1:]
+    return sentence
+
+
+def _plain(text: str, flags: dict[str, str]) -> str:
+    """reStructuredText to terminal text: roles to their target, literals unquoted, and
+    ``name`` or ``name=value`` of a parameter written as its option."""
+    text = re.sub(r":[\w:]+:`~[^`]*?([^`.]+)`", r"\1", text)  # :class:`~a.B` -> B
+    text = re.sub(r":[\w:]+:`([^`]+)`", r"\1", text)
+
+    def literal(match: re.Match) -> str:
+        body = match.group(1)
+        name, equals, value = body.partition("=")
+        if body in flags:
+            return flags[body]
+        if equals and name in flags:
+            value = value.strip("\"'")
+            if value in ("True", "False"):
+                return flags[name].replace("--", "--" if value == "True" else "--no-", 1)
+            return f"{flags[name]} {'none' if value == 'None' else value}"
+        return body[1:-1] if re.fullmatch(r"\"[^\"]*\"|'[^']*'", body) else body
+
+    return re.sub(r"``(.+?)``", literal, text)
+
+
+def _value_text(value, flag: bool) -> str:
+    if flag and isinstance(value, bool):
+        return "on" if value else "off"
+    if value is None:
+        return "none"
+    if isinstance(value, (tuple, list)):
+        return ",".join(str(v) for v in value) or '""'
+    return str(value)
+
+
+class _ParameterOption(NamedTuple):
+    """A ``fit`` option that sets one estimator parameter."""
+
+    name: str  # the parameter, and the option's dest
+    flag: str  # "--max-samples"
+    estimators: tuple[str, ...]  # keys of _ESTIMATORS that take it
+    reader: _ValueReader | str  # "flag" for --x/--no-x
+    help: str
+
+
+def _default_text(name: str, flag: bool = False) -> str:
+    defaults = {
+        key: _value_text(inspect.signature(cls).parameters[name].default, flag)
+        for key, cls in _ESTIMATORS.items()
+        if name in inspect.signature(cls).parameters
+    }
+    if len(set(defaults.values())) == 1:
+        return f"default: {next(iter(defaults.values()))}"
+    return "default: " + ", ".join(f"{v} for the {k}" for k, v in defaults.items())
+
+
+def _parameter_options() -> list[_ParameterOption]:
+    """One option per estimator parameter that a command line can express, in
+    signature order (the transformer's, then those of the detector only)."""
+    takers: dict[str, list[str]] = {}
+    for key, cls in _ESTIMATORS.items():
+        for name in inspect.signature(cls).parameters:
+            takers.setdefault(name, []).append(key)
+    readers = {}
+    for name, keys in takers.items():
+        constraints = _ESTIMATORS[keys[0]]._parameter_constraints.get(name)
+        if name not in _NOT_ON_COMMAND_LINE and constraints is not None:
+            reader = _reader(constraints)
+            if reader is not None:
+                readers[name] = reader
+    flags = {name: "--" + name.replace("_", "-") for name in readers}
+    docs = {key: _parameter_docs(cls) for key, cls in _ESTIMATORS.items()}
+    options = []
+    for name, reader in readers.items():
+        keys = takers[name]
+        description = next((docs[k][name] for k in keys if docs[k].get(name)), "")
+        if description:
+            sentence = _plain(_first_sentence(description), flags)
+            if reader == "flag":  # "if True, hold out..." -> "hold out..."
+                sentence = re.sub(r"^if True,\s*", "", sentence)
+        else:  # undocumented: the docstring test reports it
+            sentence = f"the estimator's {name} parameter"
+        text = f"{sentence} ({_default_text(name, reader == 'flag')})"
+        # argparse %-formats help strings.
+        options.append(
+            _ParameterOption(name, flags[name], tuple(keys), reader, text.replace("%", "%%"))
+        )
+    return options
+
+
 # --------------------------------------------------------------------- commands
 def _estimator_params(args) -> dict:
+    given = vars(args)
     params = {}
-    for name in _PARAM_OPTIONS:
-        value = getattr(args, name)
-        if value is not None:
-            params[name] = value
-    if args.early_stopping:
-        params["early_stopping"] = True
-    if params.get("preprocessing") == "none":
-        params["preprocessing"] = None
-    for name in ("contamination", "max_samples"):
-        if name in params and args.estimator != "detector":
-            option = "--" + name.replace("_", "-")
-            raise _InputError(f"{option} applies to --estimator detector only.")
+    for option in _parameter_options():
+        if option.name not in given:  # unset: the estimator's default
+            continue
+        if args.estimator not in option.estimators:
+            allowed = " or ".join(f"--estimator {key}" for key in option.estimators)
+            raise _InputError(f"{option.flag} applies to {allowed} only.")
+        params[option.name] = given[option.name]
     return params
 
 
@@ -215,14 +476,15 @@ def _cmd_score(args) -> int:
     _format_of(args.output)
     table = _read_table(args.input)
     X = _features(table, args.id_column, model)
-    errors = np.asarray(model.score_features(X))
-    scores = -errors.mean(axis=1)
+    # The estimator's own rules, whatever the architecture (the ELBO of a variational
+    # model included): the scores, the threshold and the per-column errors.
     result = pd.DataFrame(
         {
-            "anomaly_score": -scores,
-            "is_outlier": (scores < model.offset_).astype(int),
+            "anomaly_score": -np.asarray(model.score_samples(X)),
+            "is_outlier": (model.predict(X) == -1).astype(int),
         }
     )
+    errors = np.asarray(model.score_features(X))
     k = min(args.top_k, X.shape[1])
     # Columns by decreasing error; a stable sort keeps ties in column order.
     order = np.argsort(-errors, axis=1, kind="stable")[:, :k]
@@ -246,110 +508,12 @@ def _cmd_demo(args) -> int:
 
 
 # ----------------------------------------------------------------------- parser
-# Estimator parameters offered by ``fit``: (type, help). Defaults come from the
-# estimators' signatures so the help text never drifts from the code.
-_PARAM_OPTIONS = {
-    "n_components": (int, "width of the code (the bottleneck)"),
-    "hidden_layer_sizes": (
-        None,
-        "comma-separated widths of the encoder's hidden layers, e.g. 64,32 (the decoder "
-        "mirrors them); an empty string for none",
-    ),
-    "activation": (
-        str,
-        "activation of the hidden layers: relu, leaky_relu, elu, gelu, tanh, sigmoid or identity",
-    ),
-    "dropout": (float, "dropout probability after each hidden layer, in [0, 1)"),
-    "loss": (str, "reconstruction loss: mse, or bce (needs --preprocessing minmax)"),
-    "preprocessing": (str, "scaling learnt before the network: standard, minmax or none"),
-    "optimizer": (str, "optimiser: adam, adamw, sgd or rmsprop"),
-    "learning_rate": (float, "step size of the optimiser"),
-    "weight_decay": (float, "L2 penalty of the optimiser"),
-    "batch_size": (None, "rows per training batch, or auto for min(200, rows)"),
-    "max_epochs": (int, "maximum passes over the training rows"),
-    "validation_fraction": (float, "share of rows held out with --early-stopping"),
-    "n_iter_no_change": (int, "epochs without improvement tolerated before stopping"),
-    "tol": (float, "smallest loss decrease that counts as an improvement"),
-    "random_state": (int, "seed; the same seed gives the same model on CPU"),
-    "contamination": (
-        None,
-        "detector only: expected share of outliers in (0, 0.5] setting the threshold, or "
-        "auto for Tukey's fence on the training errors",
-    ),
-    "max_samples": (
-        None,
-        "detector only: rows the network trains on, a random subsample: auto for "
-        "min(1000, rows), a count, or a share in (0, 1]",
-    ),
-}
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter, wrapping lines at spaces only, so that an option named in
+    a help text (``--trim-warmup-epochs``) is never split at a hyphen."""
 
-
-def _sizes(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated integers, got {text!r}"
-        ) from None
-
-
-def _int_or_auto(text: str):
-    return text if text == "auto" else int(text)
-
-
-def _float_or_auto(text: str):
-    return text if text == "auto" else float(text)
-
-
-def _count_share_or_auto(text: str):
-    if text == "auto":
-        return text
-    return int(text) if text.strip().isdigit() else float(text)
-
-
-_METAVARS = {
-    "hidden_layer_sizes": "SIZES",
-    "activation": "NAME",
-    "loss": "NAME",
-    "preprocessing": "NAME",
-    "optimizer": "NAME",
-    "dropout": "P",
-    "learning_rate": "RATE",
-    "weight_decay": "ALPHA",
-    "validation_fraction": "FRACTION",
-    "tol": "TOL",
-    "random_state": "SEED",
-    "contamination": "SHARE",
-    "max_samples": "ROWS",
-}
-_CHOICES = {
-    "activation": sorted(_ACTIVATIONS),
-    "loss": ["mse", "bce"],
-    "preprocessing": ["standard", "minmax", "none"],
-    "optimizer": ["adam", "adamw", "sgd", "rmsprop"],
-}
-
-_CONVERTERS = {
-    "hidden_layer_sizes": _sizes,
-    "batch_size": _int_or_auto,
-    "contamination": _float_or_auto,
-    "max_samples": _count_share_or_auto,
-}
-
-
-def _default_text(name: str) -> str:
-    defaults = {}
-    for key, cls in _ESTIMATORS.items():
-        param = inspect.signature(cls).parameters.get(name)
-        if param is not None:
-            value = param.default
-            if isinstance(value, tuple):
-                value = ",".join(str(v) for v in value)
-            defaults[key] = "none" if value is None else value
-    values = set(map(str, defaults.values()))
-    if len(values) == 1:
-        return f"default: {values.pop()}"
-    return "default: " + ", ".join(f"{v} for the {k}" for k, v in defaults.items())
+    def _split_lines(self, text, width):
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -370,11 +534,13 @@ def build_parser() -> argparse.ArgumentParser:
             "complete; otherwise the command stops with exit code 2 and writes nothing."
         ),
         epilog=f"Run '{_PROG} COMMAND --help' for the options of a command.",
+        formatter_class=_HelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     demo = commands.add_parser(
         "demo",
+        formatter_class=_HelpFormatter,
         help="compare the autoencoder with PCA on scikit-learn's digits",
         description="Fit PCA and autoencoders on scikit-learn's digits (no download) and "
         "print the test reconstruction error and the accuracy of a classifier trained on "
@@ -391,11 +557,17 @@ def build_parser() -> argparse.ArgumentParser:
         "and score, copied as the first output column"
     )
 
+    not_offered = "; ".join(f"{name} ({why})" for name, why in _NOT_ON_COMMAND_LINE.items())
     fit = commands.add_parser(
         "fit",
+        formatter_class=_HelpFormatter,
+        usage="%(prog)s INPUT --model PATH [options]",
         help="fit a transformer or an anomaly detector on a table and save it",
         description="Fit an autoencoder on every column of INPUT (except --id-column) and "
-        "save it to --model. Unset options keep the estimator's default.",
+        "save it to --model. Each parameter of the estimator is an option, described as in "
+        "its Python documentation; unset options keep the estimator's default, and the "
+        "estimator checks the values.",
+        epilog=f"Parameters that are not options: {not_offered}.",
     )
     fit.add_argument("input", metavar="INPUT", help="training table (.csv, .parquet, .pq)")
     fit.add_argument("--model", required=True, metavar="PATH", help="where to save the model")
@@ -407,23 +579,25 @@ def build_parser() -> argparse.ArgumentParser:
         "(AutoencoderAnomalyDetector: outlier scores with 'score') (default: %(default)s)",
     )
     fit.add_argument("--id-column", metavar="NAME", help=id_help)
-    group = fit.add_argument_group("estimator parameters")
-    for name, (type_, text) in _PARAM_OPTIONS.items():
-        group.add_argument(
-            "--" + name.replace("_", "-"),
-            dest=name,
-            type=_CONVERTERS.get(name, type_),
-            metavar=_METAVARS.get(name, "N"),
-            choices=_CHOICES.get(name),
-            help=f"{text} ({_default_text(name)})",
+    groups = {}
+    for option in _parameter_options():
+        shared = len(option.estimators) == len(_ESTIMATORS)
+        title = (
+            "estimator parameters"
+            if shared
+            else "parameters of "
+            + " or ".join(f"--estimator {k}" for k in option.estimators)
+            + " only"
         )
-    group.add_argument(
-        "--early-stopping",
-        action="store_true",
-        help="hold out --validation-fraction of the rows and stop when their loss stops "
-        "improving; the best epoch's weights are kept (default: off, training stops when "
-        "the training loss stops improving)",
-    )
+        if title not in groups:
+            groups[title] = fit.add_argument_group(title)
+        if option.reader == "flag":
+            kwargs = {"action": argparse.BooleanOptionalAction}
+        else:
+            kwargs = {"type": option.reader, "metavar": option.reader.metavar()}
+        groups[title].add_argument(
+            option.flag, dest=option.name, default=argparse.SUPPRESS, help=option.help, **kwargs
+        )
     fit.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
@@ -434,6 +608,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     transform = commands.add_parser(
         "transform",
+        formatter_class=_HelpFormatter,
         help="encode a table with a fitted transformer",
         description="Write the codes of each row of INPUT to --output, one column per code "
         "component (named autoencodertransformer0, autoencodertransformer1, ...), rows in "
@@ -449,12 +624,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     score = commands.add_parser(
         "score",
+        formatter_class=_HelpFormatter,
         help="score the rows of a table with a fitted anomaly detector",
         description="Write one row per row of INPUT (same order) to --output with the "
-        "columns anomaly_score (the reconstruction error; higher is more abnormal), "
-        "is_outlier (1 when the score passes the model's threshold, else 0) and, for r = "
-        "1..TOP_K, top_r_column and top_r_error: the columns with the largest "
-        "reconstruction error in that row and their error. INPUT must have the training "
+        "columns anomaly_score (-score_samples: the reconstruction error, or the negative "
+        "ELBO of a variational model; higher is more abnormal), is_outlier (1 where the "
+        "model's predict flags the row as an outlier, else 0) and, for r = 1..TOP_K, "
+        "top_r_column and top_r_error: the columns with the largest reconstruction error "
+        "in that row (score_features) and their error. INPUT must have the training "
         "table's columns (any order).",
     )
     score.add_argument("input", metavar="INPUT", help="table to score")

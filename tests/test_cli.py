@@ -1,14 +1,20 @@
-"""The sk-autoencoder command line: round trips over CSV and Parquet, and bad input."""
+"""The sk-autoencoder command line: round trips over CSV and Parquet, the options generated
+from the estimators, and bad input."""
 
+import argparse
+import inspect
+import re
 import subprocess
 import sys
+from numbers import Real
 
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.utils._param_validation import Interval, StrOptions
 
-from sk_autoencoder import AutoencoderAnomalyDetector, AutoencoderTransformer
-from sk_autoencoder.cli import _load_model, main
+from sk_autoencoder import AutoencoderAnomalyDetector, AutoencoderTransformer, cli
+from sk_autoencoder.cli import _NOT_ON_COMMAND_LINE, _load_model, build_parser, main
 
 FIT_OPTIONS = ["--hidden-layer-sizes", "8", "--max-epochs", "3", "--random-state", "0"]
 COLUMNS = ["a", "b", "c", "d"]
@@ -263,7 +269,7 @@ def test_help_explains_every_option(capsys):
     } <= {o.strip("[],") for o in options}
     # Each option's help names its default or what it does: no bare option lines.
     assert "default: 2 for the transformer, 16 for the detector" in " ".join(text.split())
-    assert "--max-samples ROWS" in " ".join(text.split())
+    assert "--max-samples auto|INT|FLOAT" in " ".join(text.split())
     assert main(["score", "--help"]) == 0
     score_help = " ".join(capsys.readouterr().out.split())
     assert "anomaly_score" in score_help and "top_r_column" in score_help
@@ -291,3 +297,218 @@ def test_every_option_has_help():
         assert command.description, name
         for action in command._actions:
             assert action.help and len(action.help) > 10, (name, action.dest)
+
+
+# ------------------------------------------------------- the estimator's own rules
+def test_score_follows_predict_for_a_variational_detector(tables, tmp_path):
+    """``score`` flags the rows ``predict`` flags and writes ``-score_samples``, also where
+    the score is not a mean error: the ELBO of a variational model."""
+    root, train, _ = tables
+    model_path = tmp_path / "vae.skops"
+    fit = ["fit", str(root / "train.csv"), "--model", str(model_path), "--id-column", "id"]
+    options = ["--architecture", "variational", "--contamination", "0.1", "--n-components", "2"]
+    assert main([*fit, *options, *FIT_OPTIONS]) == 0
+    out = tmp_path / "scores.csv"
+    score = ["score", str(root / "train.csv"), "--model", str(model_path), "-o", str(out)]
+    assert main([*score, "--id-column", "id"]) == 0
+    result = pd.read_csv(out)
+
+    model = _load_model(model_path)
+    assert model.architecture == "variational"
+    X = train[COLUMNS]
+    flagged = model.predict(X) == -1
+    assert flagged.sum() == 20  # contamination=0.1 of the 200 training rows
+    np.testing.assert_array_equal(result["is_outlier"], flagged.astype(int))
+    np.testing.assert_array_equal(result["is_outlier"], model.labels_)
+    np.testing.assert_allclose(result["anomaly_score"], -model.score_samples(X), rtol=1e-5)
+    errors = model.score_features(X).to_numpy()
+    np.testing.assert_allclose(result["top_1_error"], errors.max(axis=1), rtol=1e-5)
+
+
+# ------------------------------------------------------------ parameter options
+def _fit_parser(parser=None) -> argparse.ArgumentParser:
+    parser = parser or build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return sub.choices["fit"]
+
+
+def _parameters() -> dict:
+    """Every constructor parameter of the two estimators -> the estimators taking it."""
+    takers = {}
+    for cls in (AutoencoderTransformer, AutoencoderAnomalyDetector):
+        for name in inspect.signature(cls).parameters:
+            takers.setdefault(name, []).append(cls)
+    return takers
+
+
+def test_every_parameter_is_an_option_or_excused():
+    options = {a.dest: a for a in _fit_parser()._actions}
+    parameters = _parameters()
+    for name in parameters:
+        if name in _NOT_ON_COMMAND_LINE:
+            assert name not in options, name
+            assert _NOT_ON_COMMAND_LINE[name].strip(), name
+        else:
+            assert name in options, f"{name} has no fit option and no reason to lack one"
+            assert "--" + name.replace("_", "-") in options[name].option_strings
+    stale = set(_NOT_ON_COMMAND_LINE) - set(parameters)
+    assert not stale, f"_NOT_ON_COMMAND_LINE names parameters that do not exist: {stale}"
+
+
+def _help_blocks(parser) -> dict:
+    """The help text of each option of ``parser``, on one line, keyed by its flag."""
+    blocks = [
+        block
+        for paragraph in parser.format_help().split("\n\n")
+        for block in re.split(r"\n(?=  -)", paragraph)
+        if block.startswith("  -")
+    ]
+    return {block.split()[0].rstrip(","): " ".join(block.split()) for block in blocks}
+
+
+def _shown(value, flag):
+    if isinstance(value, bool) and flag:
+        return "on" if value else "off"
+    if value is None:
+        return "none"
+    if isinstance(value, tuple):
+        return ",".join(map(str, value)) or '""'
+    return str(value)
+
+
+def test_parameter_help_gives_the_default_and_the_choices():
+    parser = _fit_parser()
+    blocks = _help_blocks(parser)
+    options = {a.dest: a for a in parser._actions}
+    checked = 0
+    for name, takers in _parameters().items():
+        if name in _NOT_ON_COMMAND_LINE:
+            continue
+        action = options[name]
+        block = blocks[action.option_strings[0]]
+        flag = isinstance(action, argparse.BooleanOptionalAction)
+        assert "default: " in block, name
+        for cls in takers:
+            default = _shown(inspect.signature(cls).parameters[name].default, flag)
+            assert re.search(rf"default: [^)]*\b{re.escape(default)}(\)|,| for)", block), (
+                name,
+                default,
+                block,
+            )
+        constraints = takers[0]._parameter_constraints[name]
+        for constraint in constraints:
+            if isinstance(constraint, StrOptions):
+                for word in constraint.options:
+                    assert word in block.split("(default")[0], (name, word)
+                checked += 1
+            if constraint is None:
+                assert "none" in block, name
+        # The description comes from the estimator's docstring.
+        assert len(block.split()) > 4, block
+    assert checked >= 8  # activation, loss, preprocessing, optimizer, batch_size, ...
+    assert "(default: 2 for the transformer, 16 for the detector)" in blocks["--n-components"]
+    assert "{bce,mse}" in blocks["--loss"]
+    assert "--preprocessing {minmax,standard,none}" in blocks["--preprocessing"]
+    assert "--batch-size auto|INT" in blocks["--batch-size"]
+
+
+ROUND_TRIPS = [
+    ("transformer", ["--activation", "tanh"], {"activation": "tanh"}),
+    ("transformer", ["--preprocessing", "none"], {"preprocessing": None}),
+    ("detector", ["--preprocessing", "minmax", "--loss", "bce"], {"loss": "bce"}),
+    ("transformer", ["--early-stopping"], {"early_stopping": True}),
+    ("detector", ["--early-stopping", "--no-early-stopping"], {"early_stopping": False}),
+    ("transformer", ["--batch-size", "16"], {"batch_size": 16}),
+    ("detector", ["--batch-size", "auto"], {"batch_size": "auto"}),
+    ("transformer", ["--hidden-layer-sizes", "6,3"], {"hidden_layer_sizes": (6, 3)}),
+    ("detector", ["--hidden-layer-sizes", ""], {"hidden_layer_sizes": ()}),
+    ("detector", ["--max-samples", "50"], {"max_samples": 50}),
+    ("detector", ["--max-samples", "0.5"], {"max_samples": 0.5}),
+    ("detector", ["--contamination", "0.05"], {"contamination": 0.05}),
+    ("detector", ["--trim-fraction", "0", "--trim-warmup-epochs", "0"], {"trim_fraction": 0.0}),
+    ("transformer", ["--random-state", "none"], {"random_state": None}),
+    (
+        "transformer",
+        ["--architecture", "convolutional", "--input-shape", "1,2,2"],
+        {"architecture": "convolutional", "input_shape": (1, 2, 2)},
+    ),
+    ("detector", ["--noise", "0.1", "--noise-type", "gaussian"], {"noise": 0.1}),
+]
+
+
+@pytest.mark.parametrize("estimator, options, expected", ROUND_TRIPS)
+def test_parameter_options_round_trip(tables, tmp_path, estimator, options, expected):
+    root, _, _ = tables
+    path = tmp_path / "model.skops"
+    fit = ["fit", str(root / "train.csv"), "--model", str(path), "--id-column", "id"]
+    base = ["--estimator", estimator, "--max-epochs", "1", "--no-progress"]
+    assert main([*fit, *base, *options]) == 0
+    params = _load_model(path).get_params()
+    for name, value in expected.items():
+        assert params[name] == value and type(params[name]) is type(value), name
+
+
+def test_option_values_are_read_by_the_constraints(tables, tmp_path, capsys):
+    """A value in no form the constraints allow is a usage error naming the forms; one
+    in a form but out of range is the estimator's error; both exit 2 with no model."""
+    root, _, _ = tables
+    path = tmp_path / "model.skops"
+    fit = ["fit", str(root / "train.csv"), "--model", str(path), "--id-column", "id"]
+    for option, value, message in [
+        ("--batch-size", "many", "argument --batch-size: expected auto or an integer, got 'many'"),
+        ("--loss", "huber", "argument --loss: expected bce or mse, got 'huber'"),
+        ("--max-samples", "all", "expected auto, an integer or a number, got 'all'"),
+        ("--hidden-layer-sizes", "8,x", "expected comma-separated integers"),
+        ("--batch-size", "0", "The 'batch_size' parameter of AutoencoderAnomalyDetector"),
+    ]:
+        assert main([*fit, option, value]) == 2
+        err = capsys.readouterr().err
+        assert message in err, err
+    for option, value in [("--trim-fraction", "0.1"), ("--trim-warmup-epochs", "1")]:
+        assert main([*fit, "--estimator", "transformer", option, value]) == 2
+        assert f"{option} applies to --estimator detector only" in capsys.readouterr().err
+    assert not path.exists()
+
+
+class _TransformerWithClip(AutoencoderTransformer):
+    """A transformer with a parameter and a loss that the command line has not seen.
+
+    Parameters
+    ----------
+    n_components : int, default=2
+        Width of the code.
+
+    loss : {"mse", "bce", "huber"}, default="mse"
+        Reconstruction loss per entry.
+
+    gradient_clip : float or None, default=None
+        Largest norm of the gradient. Not used by this test class.
+    """
+
+    _parameter_constraints = {
+        **AutoencoderTransformer._parameter_constraints,
+        "loss": [StrOptions({"mse", "bce", "huber"})],
+        "gradient_clip": [Interval(Real, 0, None, closed="neither"), None],
+    }
+
+    def __init__(self, n_components=2, *, loss="mse", gradient_clip=None):
+        self.n_components = n_components
+        self.loss = loss
+        self.gradient_clip = gradient_clip
+
+
+def test_new_parameters_and_choices_need_no_cli_edit(monkeypatch, capsys):
+    monkeypatch.setitem(cli._ESTIMATORS, "transformer", _TransformerWithClip)
+    parser = build_parser()
+    blocks = _help_blocks(_fit_parser(parser))
+    assert blocks["--gradient-clip"] == (
+        "--gradient-clip FLOAT|none largest norm of the gradient (default: none)"
+    )
+    assert "--loss {bce,huber,mse}" in blocks["--loss"]
+    fit = ["fit", "x.csv", "--model", "m.skops", "--estimator", "transformer"]
+    args = parser.parse_args([*fit, "--loss", "huber", "--gradient-clip", "0.5"])
+    assert cli._estimator_params(args) == {"loss": "huber", "gradient_clip": 0.5}
+    args = parser.parse_args([*fit, "--gradient-clip", "none"])
+    assert cli._estimator_params(args) == {"gradient_clip": None}
+    assert main(["fit", "x.csv", "--model", "m.skops", "--gradient-clip", "1"]) == 2
+    assert "--gradient-clip applies to --estimator transformer only" in capsys.readouterr().err
