@@ -46,7 +46,7 @@ numpydoc_class_members_toctree = False
 nitpicky = True
 nitpick_ignore_regex = [
     (r"py:.*", rf"{package}(\..*)?")
-    for package in ("sklearn", "numpy", "skorch", "skops", "dask_ml", "torch")
+    for package in ("sklearn", "skorch", "skops", "dask_ml")
 ]
 
 html_theme = "pydata_sphinx_theme"

@@ -14,19 +14,17 @@ import pkgutil
 
 import numpy as np
 import pytest
+from _shared import ESTIMATORS
 from numpydoc.docscrape import NumpyDocString
 
 import sk_autoencoder
 from sk_autoencoder import (
     AnomalyScoreDisplay,
-    AutoencoderAnomalyDetector,
-    AutoencoderTransformer,
     LatentSpaceDisplay,
     LossCurveDisplay,
     ReconstructionDisplay,
 )
 
-ESTIMATORS = [AutoencoderTransformer, AutoencoderAnomalyDetector]
 DISPLAYS = [LossCurveDisplay, ReconstructionDisplay, LatentSpaceDisplay, AnomalyScoreDisplay]
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from _shared import SMALL_NET, correlated_rows
+from _shared import ESTIMATORS, SMALL_NET, correlated_rows
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
 from skorch.callbacks import Callback
@@ -60,7 +60,7 @@ def _assert_weights(module, state):
 
 
 # ------------------------------------------------------------------ interruption
-@pytest.mark.parametrize("cls", [AutoencoderTransformer, AutoencoderAnomalyDetector])
+@pytest.mark.parametrize("cls", ESTIMATORS)
 def test_keyboard_interrupt_keeps_best_weights_and_warns(X, cls):
     snapshots = _Snapshots()
     model = cls(

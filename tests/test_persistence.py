@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import skops.io as sio
 import torch
-from _shared import SMALL, assert_same_outputs, correlated_rows
+from _shared import ESTIMATORS, SMALL, assert_same_outputs, correlated_rows
 from skops.io.exceptions import UntrustedTypesFoundException
 from skorch.callbacks import Callback
 
@@ -46,7 +46,7 @@ def test_trusted_types_are_ours_and_short():
         assert issubclass(getattr(modules, cls_name), torch.nn.Module)
 
 
-@pytest.mark.parametrize("cls", [AutoencoderTransformer, AutoencoderAnomalyDetector])
+@pytest.mark.parametrize("cls", ESTIMATORS)
 @pytest.mark.parametrize("early_stopping", [False, True])
 def test_skops_round_trip_with_default_trusted_list(X, cls, early_stopping):
     model = cls(early_stopping=early_stopping, **SMALL).fit(X)
