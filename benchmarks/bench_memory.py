@@ -25,8 +25,13 @@ import subprocess
 import sys
 import tempfile
 
-METHODS = ["score_samples", "decision_function", "transform", "inverse_transform",
-           "score_features"]
+METHODS = [
+    "score_samples",
+    "decision_function",
+    "transform",
+    "inverse_transform",
+    "score_features",
+]
 
 
 def _rss_bytes(field: str) -> int:
@@ -65,8 +70,19 @@ def _child(args) -> None:
 
 def _measure(model_path: str, method: str, rows: int, dtype: str) -> dict:
     result = subprocess.run(
-        [sys.executable, __file__, "--child", "--model", model_path, "--method", method,
-         "--rows", str(rows), "--dtype", dtype],
+        [
+            sys.executable,
+            __file__,
+            "--child",
+            "--model",
+            model_path,
+            "--method",
+            method,
+            "--rows",
+            str(rows),
+            "--dtype",
+            dtype,
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -101,15 +117,21 @@ def main() -> None:
             paths[cls] = os.path.join(tmp, f"{cls.__name__}.skops")
             dump(cls(**small).fit(X_fit), paths[cls])
         print(f"{args.rows:,} x {args.features} {args.dtype}, one fresh process per call")
-        print(f"{'method':<20}{'input MB':>10}{'output MB':>11}{'peak-base MB':>14}"
-              f"{'multiple':>10}")
+        print(
+            f"{'method':<20}{'input MB':>10}{'output MB':>11}{'peak-base MB':>14}{'multiple':>10}"
+        )
         for method in METHODS:
-            cls = AutoencoderTransformer if method in ("transform", "inverse_transform") \
+            cls = (
+                AutoencoderTransformer
+                if method in ("transform", "inverse_transform")
                 else AutoencoderAnomalyDetector
+            )
             r = _measure(paths[cls], method, args.rows, args.dtype)
             multiple = r["peak"] / (r["input"] + r["output"])
-            print(f"{method:<20}{r['input'] / 1e6:>10.0f}{r['output'] / 1e6:>11.0f}"
-                  f"{r['peak'] / 1e6:>14.0f}{multiple:>10.2f}")
+            print(
+                f"{method:<20}{r['input'] / 1e6:>10.0f}{r['output'] / 1e6:>11.0f}"
+                f"{r['peak'] / 1e6:>14.0f}{multiple:>10.2f}"
+            )
 
 
 if __name__ == "__main__":

@@ -587,7 +587,7 @@ class _BaseAutoencoder(BaseEstimator):
 
         Returns
         -------
-        X : ndarray of shape (n_samples, n_features_in_)
+        X : ndarray of shape (n_samples, `n_features_in_`)
             Generated rows, float64.
 
         Examples

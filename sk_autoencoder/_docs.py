@@ -79,20 +79,6 @@ n_components : int, default={n_components}
     tol : float, default={tol}
         Smallest loss decrease that counts as an improvement.
 
-    warm_start : bool, default=False
-        If True, ``fit`` on a fitted estimator continues training its network
-        (weights and optimiser state) for ``max_epochs`` more epochs, keeping the
-        fitted scaling, instead of starting a new network; ``n_iter_`` and
-        ``loss_curve_`` keep accumulating. The parameters that define the network
-        (its architecture, ``loss``, ``preprocessing``, ``early_stopping``) must be
-        unchanged, or ``fit`` raises a ValueError; the optimiser settings
-        (``optimizer``, ``learning_rate``, ``weight_decay``, ``batch_size``) of the
-        first fit stay in force. As in
-        :class:`~sklearn.neural_network.MLPRegressor`.
-
-    partial_fit_epochs : int, default=1
-        Epochs (passes over the chunk) that each ``partial_fit`` call trains.
-
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling, dropout and the validation split.
         The same integer gives the same results on CPU. PyTorch's global random
@@ -183,7 +169,21 @@ n_components : int, default={n_components}
         :class:`~sk_autoencoder.modules.AutoencoderModule`, and must follow the
         protocol of :mod:`sk_autoencoder.modules`: ``encode``, ``decode``,
         ``forward`` returning ``(reconstruction, *extras)``, optional
-        ``regularization`` and, for a variational model, ``posterior``."""
+        ``regularization`` and, for a variational model, ``posterior``.
+
+    warm_start : bool, default=False
+        If True, ``fit`` on a fitted estimator continues training its network
+        (weights and optimiser state) for ``max_epochs`` more epochs, keeping the
+        fitted scaling, instead of starting a new network; ``n_iter_`` and
+        ``loss_curve_`` keep accumulating. The parameters that define the network
+        (its architecture, ``loss``, ``preprocessing``, ``early_stopping``) must be
+        unchanged, or ``fit`` raises a ValueError; the optimiser settings
+        (``optimizer``, ``learning_rate``, ``weight_decay``, ``batch_size``) of the
+        first fit stay in force. As in
+        :class:`~sklearn.neural_network.MLPRegressor`.
+
+    partial_fit_epochs : int, default=1
+        Epochs (passes over the chunk) that each ``partial_fit`` call trains."""
 
 _FITTED_ATTRIBUTES = """\
 n_features_in_ : int

@@ -99,7 +99,18 @@ def _format_table(rows: list[dict]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry point: print the comparison table."""
+    """Command-line entry point: print the comparison table.
+
+    Parameters
+    ----------
+    argv : sequence of str or None, default=None
+        Arguments without the program name; None reads ``sys.argv[1:]``.
+
+    Returns
+    -------
+    status : int
+        0 on success.
+    """
     parser = argparse.ArgumentParser(
         prog="python -m sk_autoencoder.demo",
         description="Autoencoder versus PCA on the digits dataset (ships with scikit-learn).",

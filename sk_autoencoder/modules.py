@@ -82,8 +82,8 @@ class AutoencoderModule(nn.Module):
 
     Subclasses define ``encode`` and ``decode`` (and may override ``forward``, whose
     first output must be the reconstruction and second the code). This class adds
-    ``regularization``, the term :class:`~sk_autoencoder._net.AutoencoderNet` adds to
-    the reconstruction loss:
+    ``regularization``, the term the estimators' training net adds to the
+    reconstruction loss:
 
     ``sparsity * mean(|code|) + contractive * mean_i ||d code_i / d x_i||_F^2``
 

@@ -31,7 +31,7 @@ parameter keeps its value, so a refit there needs ``device="cpu"``).
 
 Files record the sk-autoencoder and PyTorch versions that wrote them; loading with
 another major version (``0.minor`` before 1.0) warns with
-:class:`InconsistentVersionWarning`.
+:class:`~sk_autoencoder.exceptions.InconsistentVersionWarning`.
 
 Examples
 --------

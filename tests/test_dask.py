@@ -15,6 +15,7 @@ pytest.importorskip("distributed", reason=_NEEDS_EXTRA)
 import dask.array as da  # noqa: E402
 import joblib  # noqa: E402
 import torch  # noqa: E402
+from _shared import curved_manifold  # noqa: E402
 from dask_ml.wrappers import Incremental, ParallelPostFit  # noqa: E402
 from distributed import Client, LocalCluster  # noqa: E402
 from sklearn.linear_model import Ridge  # noqa: E402
@@ -40,13 +41,9 @@ def client():
         yield client
 
 
-def make_data(n_rows=2000, n_features=8, seed=0):
-    """Rows near a curved 2-d manifold, columns on different scales; and a target."""
-    rng = np.random.RandomState(seed)
-    latent = rng.normal(size=(n_rows, 2))
-    X = np.tanh(latent @ rng.normal(size=(2, n_features)))
-    X += 0.05 * rng.normal(size=X.shape)
-    X = (X * np.arange(1, n_features + 1)).astype(np.float32)
+def make_data(n_rows=2000, seed=0):
+    """Eight columns on different scales, and a target linear in the latent factors."""
+    X, latent = curved_manifold(n_rows, 8, seed)
     return X, latent @ np.array([1.0, -2.0])
 
 

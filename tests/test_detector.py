@@ -1,12 +1,11 @@
 """AutoencoderAnomalyDetector: detection quality on planted anomalies, thresholds,
-sign conventions, model selection, explanations, bad input, persistence."""
-
-import pickle
+sign conventions, model selection, explanations, its own parameters. What it shares
+with the transformer is in test_common.py."""
 
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.datasets import load_digits
+from _shared import FAST
 from sklearn.decomposition import PCA
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
@@ -15,17 +14,7 @@ from skorch.callbacks import Callback
 
 from sk_autoencoder import AutoencoderAnomalyDetector
 
-FAST = dict(hidden_layer_sizes=(16,), max_epochs=5, random_state=0)
-
-
-@pytest.fixture(scope="module")
-def planted():
-    """Digits: all the 1s as inliers, 12 of the 7s planted as outliers (~6%)."""
-    X, y = load_digits(return_X_y=True)
-    inliers, outliers = X[y == 1], X[y == 7][:12]
-    X = np.vstack([inliers, outliers])
-    is_outlier = np.r_[np.zeros(len(inliers)), np.ones(len(outliers))].astype(int)
-    return X, is_outlier
+FAST_5_EPOCHS = dict(FAST, max_epochs=5)
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +45,7 @@ def test_planted_anomalies_ranked_first(planted, fitted):
 @pytest.mark.parametrize("contamination", [0.05, 0.2])
 def test_float_contamination_flags_that_share(planted, contamination):
     X, _ = planted
-    detector = AutoencoderAnomalyDetector(contamination=contamination, **FAST).fit(X)
+    detector = AutoencoderAnomalyDetector(contamination=contamination, **FAST_5_EPOCHS).fit(X)
     flagged = np.mean(detector.predict(X) == -1)
     # The threshold is the contamination quantile of the training scores: up to one
     # row either side (ties, interpolation).
@@ -91,8 +80,8 @@ def test_sign_conventions(planted, fitted):
 
 def test_fit_predict_equals_fit_then_predict(planted):
     X, _ = planted
-    a = AutoencoderAnomalyDetector(contamination=0.1, **FAST).fit_predict(X)
-    b = AutoencoderAnomalyDetector(contamination=0.1, **FAST).fit(X).predict(X)
+    a = AutoencoderAnomalyDetector(contamination=0.1, **FAST_5_EPOCHS).fit_predict(X)
+    b = AutoencoderAnomalyDetector(contamination=0.1, **FAST_5_EPOCHS).fit(X).predict(X)
     assert np.array_equal(a, b)
     assert (a == -1).sum() > 0
 
@@ -129,7 +118,7 @@ def test_score_features_as_dataframe(planted):
     X, _ = planted
     columns = [f"pixel_{i}" for i in range(X.shape[1])]
     frame = pd.DataFrame(X, columns=columns, index=np.arange(len(X)) + 100)
-    detector = AutoencoderAnomalyDetector(**FAST).fit(frame)
+    detector = AutoencoderAnomalyDetector(**FAST_5_EPOCHS).fit(frame)
     out = detector.score_features(frame)
     assert isinstance(out, pd.DataFrame)
     assert list(out.columns) == columns and list(out.index) == list(frame.index)
@@ -194,7 +183,7 @@ def test_max_samples_is_the_training_subsample(max_samples, n_trained):
 
 def test_max_samples_draw_follows_random_state():
     X = np.random.RandomState(0).normal(size=(1500, 4))
-    params = dict(FAST, max_samples=200)
+    params = dict(FAST_5_EPOCHS, max_samples=200)
     a = AutoencoderAnomalyDetector(**params).fit(X).score_samples(X)
     b = AutoencoderAnomalyDetector(**params).fit(X).score_samples(X)
     c = AutoencoderAnomalyDetector(**{**params, "random_state": 1}).fit(X).score_samples(X)
@@ -205,7 +194,7 @@ def test_max_samples_draw_follows_random_state():
 def test_partial_fit_trains_on_the_whole_chunk():
     X = np.random.RandomState(0).normal(size=(1500, 4))
     counter = _CountRows()
-    detector = AutoencoderAnomalyDetector(callbacks=[counter], trim_fraction=0.0, **FAST)
+    detector = AutoencoderAnomalyDetector(callbacks=[counter], trim_fraction=0.0, **FAST_5_EPOCHS)
     detector.partial_fit(X)
     detector.partial_fit(X[:1200])
     assert counter.seen == [1500, 1200]
@@ -214,7 +203,7 @@ def test_partial_fit_trains_on_the_whole_chunk():
 def test_feature_error_scale_is_the_median_training_error(planted):
     X, _ = planted
     # Trained on every row, so the median is taken over all of them.
-    detector = AutoencoderAnomalyDetector(max_samples=1.0, **FAST).fit(X)
+    detector = AutoencoderAnomalyDetector(max_samples=1.0, **FAST_5_EPOCHS).fit(X)
     raw = detector.score_features(X) * detector.feature_error_scale_
     # Columns the network reproduces exactly (digits' constant pixels) sit at the floor.
     expected = np.maximum(np.median(raw, axis=0), 1e-6)
@@ -262,47 +251,4 @@ def test_error_scaling_keeps_a_noisy_feature_from_drowning_the_others():
 def test_invalid_parameters(planted, params, match):
     X, _ = planted
     with pytest.raises(ValueError, match=match):
-        AutoencoderAnomalyDetector(**{**FAST, **params}).fit(X)
-
-
-@pytest.mark.parametrize(
-    "X, match",
-    [
-        (np.array([[1.0, np.nan], [2.0, 3.0]]), "Input X contains NaN"),
-        (np.array([[1.0, np.inf], [2.0, 3.0]]), "Input X contains infinity"),
-        (np.empty((0, 3)), "0 sample"),
-        (np.arange(5.0), "Expected 2D array, got 1D array"),
-        (np.array([["a", "b"], ["c", "d"]]), "could not convert string to float"),
-        (np.array([[1 + 2j, 3], [4, 5]]), "Complex data not supported"),
-    ],
-)
-def test_bad_input_to_fit(X, match):
-    with pytest.raises(ValueError, match=match):
-        AutoencoderAnomalyDetector(**FAST).fit(X)
-
-
-def test_bad_input_after_fit(planted, fitted):
-    X, _ = planted
-    name = "AutoencoderAnomalyDetector"
-    for method in ("score_samples", "decision_function", "predict", "score_features"):
-        with pytest.raises(ValueError, match=f"X has 10 features, but {name} is expecting 64"):
-            getattr(fitted, method)(X[:, :10])
-        with pytest.raises(ValueError, match="Input X contains NaN"):
-            getattr(fitted, method)(np.where(X == 0, np.nan, X))
-
-
-def test_same_random_state_same_scores(planted):
-    X, _ = planted
-    a = AutoencoderAnomalyDetector(**FAST).fit(X).score_samples(X)
-    b = AutoencoderAnomalyDetector(**FAST).fit(X).score_samples(X)
-    c = AutoencoderAnomalyDetector(**{**FAST, "random_state": 1}).fit(X).score_samples(X)
-    assert np.array_equal(a, b)
-    assert not np.array_equal(a, c)
-
-
-def test_pickle_round_trip(planted, fitted):
-    X, _ = planted
-    restored = pickle.loads(pickle.dumps(fitted))
-    np.testing.assert_array_equal(restored.score_samples(X), fitted.score_samples(X))
-    np.testing.assert_array_equal(restored.predict(X), fitted.predict(X))
-    assert restored.offset_ == fitted.offset_
+        AutoencoderAnomalyDetector(**{**FAST_5_EPOCHS, **params}).fit(X)

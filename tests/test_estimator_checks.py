@@ -1,5 +1,6 @@
 """scikit-learn's conformance suite, run on every public estimator."""
 
+from _shared import SMALL
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from torch import nn
 
@@ -21,8 +22,6 @@ class TinyLinear(AutoencoderModule):
     def decode(self, code):
         return self.decoder(code)
 
-
-SMALL = dict(hidden_layer_sizes=(8,), max_epochs=3, random_state=0)
 
 ESTIMATORS = [
     AutoencoderTransformer(n_components=2, **SMALL),

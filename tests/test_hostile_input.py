@@ -11,6 +11,7 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 import pytest
+from _shared import ESTIMATORS, TINY
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -21,8 +22,6 @@ from sk_autoencoder import (
     AutoencoderTransformer,
     TrainingDivergedError,
 )
-
-TINY = dict(hidden_layer_sizes=(4,), max_epochs=2, random_state=0)
 
 
 def _finite_outputs(model, X, n_components):
@@ -215,18 +214,6 @@ def test_non_numeric_columns_are_named_with_advice():
         model.transform(bad)
 
 
-def test_column_names_and_order_checked_at_transform():
-    rng = np.random.RandomState(0)
-    df = pd.DataFrame(rng.normal(size=(30, 3)), columns=["a", "b", "c"])
-    model = AutoencoderTransformer(**TINY).fit(df)
-    with pytest.raises(ValueError, match="Feature names must be in the same order"):
-        model.transform(df[["b", "a", "c"]])
-    with pytest.raises(ValueError, match="Feature names unseen at fit time:\n- d"):
-        model.transform(df.rename(columns={"c": "d"}))
-    with pytest.warns(UserWarning, match="X does not have valid feature names"):
-        model.transform(df.to_numpy())
-
-
 # ------------------------------------------------------------------ memory
 def test_fit_copies_float32_input_at_most_once(monkeypatch):
     # numpy reports its allocations to tracemalloc: the peak during fit must stay
@@ -353,7 +340,7 @@ def _tables(draw):
 )
 @given(
     table=_tables(),
-    cls=st.sampled_from([AutoencoderTransformer, AutoencoderAnomalyDetector]),
+    cls=st.sampled_from(ESTIMATORS),
     preprocessing=st.sampled_from(["standard", "minmax"]),
     n_components=st.integers(1, 4),
     early_stopping=st.booleans(),

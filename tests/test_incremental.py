@@ -6,6 +6,7 @@ import sys
 import numpy as np
 import pytest
 import torch
+from _shared import ESTIMATORS, SMALL_NET, curved_manifold
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from sk_autoencoder import (
@@ -14,17 +15,13 @@ from sk_autoencoder import (
     TrainingDivergedError,
 )
 
-SMALL = dict(hidden_layer_sizes=(8,), n_components=2, batch_size=20, random_state=0)
-ESTIMATORS = [AutoencoderTransformer, AutoencoderAnomalyDetector]
+# Both estimators with a 2-wide code, trained in batches of 20 rows.
+SMALL_BATCHES = dict(SMALL_NET, n_components=2, batch_size=20)
 
 
-def make_data(n_rows=200, n_features=5, seed=0):
-    """Rows near a curved 2-d manifold, with columns on different scales."""
-    rng = np.random.RandomState(seed)
-    latent = rng.normal(size=(n_rows, 2))
-    X = np.tanh(latent @ rng.normal(size=(2, n_features)))
-    X += 0.05 * rng.normal(size=X.shape)
-    return (X * np.arange(1, n_features + 1) + 3.0).astype(np.float32)
+def make_data(n_rows=200):
+    """Five columns on different scales, shifted away from zero."""
+    return curved_manifold(n_rows, 5, shift=3.0)[0]
 
 
 def weights(estimator):
@@ -46,7 +43,7 @@ def assert_same_weights(a, b):
 )
 def test_partial_fit_scaling_statistics_match_full_data(cls, preprocessing, scaler_cls, stats):
     X = make_data()
-    est = cls(preprocessing=preprocessing, partial_fit_epochs=2, **SMALL)
+    est = cls(preprocessing=preprocessing, partial_fit_epochs=2, **SMALL_BATCHES)
     for chunk in np.array_split(X, 4):
         est.partial_fit(chunk)
     reference = scaler_cls().fit(X)
@@ -65,7 +62,7 @@ def test_partial_fit_scaling_statistics_match_full_data(cls, preprocessing, scal
 @pytest.mark.parametrize("cls", ESTIMATORS)
 def test_first_chunk_sets_width_and_auto_batch_size(cls):
     X = make_data()
-    est = cls(**{**SMALL, "batch_size": "auto"}).partial_fit(X[:30])
+    est = cls(**{**SMALL_BATCHES, "batch_size": "auto"}).partial_fit(X[:30])
     assert est.n_features_in_ == X.shape[1]
     assert est.net_.batch_size == 30  # min(200, rows of the first chunk)
     est.partial_fit(X[30:])
@@ -77,10 +74,10 @@ def test_partial_fit_on_whole_data_equals_fit(cls):
     # Whole data as every chunk: k calls of partial_fit are k epochs of fit (same
     # initial weights, shuffling generator and optimiser state carried over).
     X = make_data()
-    streamed = cls(**SMALL)
+    streamed = cls(**SMALL_BATCHES)
     for _ in range(3):
         streamed.partial_fit(X)
-    batch = cls(max_epochs=3, **SMALL).fit(X)
+    batch = cls(max_epochs=3, **SMALL_BATCHES).fit(X)
     np.testing.assert_allclose(streamed.loss_curve_, batch.loss_curve_, rtol=1e-6)
     assert_same_weights(weights(streamed), weights(batch))
 
@@ -88,7 +85,7 @@ def test_partial_fit_on_whole_data_equals_fit(cls):
 @pytest.mark.parametrize("cls", ESTIMATORS)
 def test_partial_fit_feature_mismatch(cls):
     X = make_data()
-    est = cls(**SMALL).partial_fit(X)
+    est = cls(**SMALL_BATCHES).partial_fit(X)
     with pytest.raises(ValueError, match="X has 4 features, but .* is expecting 5 features"):
         est.partial_fit(X[:, :4])
 
@@ -96,7 +93,7 @@ def test_partial_fit_feature_mismatch(cls):
 @pytest.mark.parametrize("cls", ESTIMATORS)
 def test_partial_fit_continues_a_fitted_estimator(cls):
     X = make_data()
-    est = cls(max_epochs=3, **SMALL).fit(X)
+    est = cls(max_epochs=3, **SMALL_BATCHES).fit(X)
     before = list(est.loss_curve_)
     est.partial_fit(X[:50])
     assert est.n_iter_ == 4
@@ -106,7 +103,7 @@ def test_partial_fit_continues_a_fitted_estimator(cls):
 @pytest.mark.parametrize("cls", ESTIMATORS)
 def test_partial_fit_with_early_stopping_records_validation_per_epoch(cls):
     X = make_data()
-    est = cls(early_stopping=True, partial_fit_epochs=2, **SMALL)
+    est = cls(early_stopping=True, partial_fit_epochs=2, **SMALL_BATCHES)
     est.partial_fit(X[:100]).partial_fit(X[100:])
     assert est.n_iter_ == 4
     assert len(est.validation_scores_) == 4
@@ -116,13 +113,13 @@ def test_partial_fit_with_early_stopping_records_validation_per_epoch(cls):
 @pytest.mark.parametrize("cls", ESTIMATORS)
 def test_warm_start_continues_from_where_it_stopped(cls):
     X = make_data()
-    est = cls(max_epochs=3, warm_start=True, **SMALL).fit(X)
+    est = cls(max_epochs=3, warm_start=True, **SMALL_BATCHES).fit(X)
     first = list(est.loss_curve_)
     est.set_params(max_epochs=2).fit(X)
     assert est.n_iter_ == 5
     assert est.loss_curve_[:3] == first
     # Exactly the curve of one 5-epoch fit: nothing was reinitialised.
-    straight = cls(max_epochs=5, **SMALL).fit(X)
+    straight = cls(max_epochs=5, **SMALL_BATCHES).fit(X)
     np.testing.assert_allclose(est.loss_curve_, straight.loss_curve_, rtol=1e-6)
     assert_same_weights(weights(est), weights(straight))
     # The continued epochs start below where a new network starts.
@@ -132,7 +129,7 @@ def test_warm_start_continues_from_where_it_stopped(cls):
 @pytest.mark.parametrize("cls", ESTIMATORS)
 def test_warm_start_keeps_scaling(cls):
     X = make_data()
-    est = cls(max_epochs=2, warm_start=True, **SMALL).fit(X)
+    est = cls(max_epochs=2, warm_start=True, **SMALL_BATCHES).fit(X)
     mean = est.scaler_.mean_.copy()
     est.fit(X[:50] * 10)
     np.testing.assert_array_equal(est.scaler_.mean_, mean)
@@ -141,7 +138,7 @@ def test_warm_start_keeps_scaling(cls):
 @pytest.mark.parametrize("cls", ESTIMATORS)
 def test_warm_start_false_reinitialises(cls):
     X = make_data()
-    est = cls(max_epochs=3, **SMALL).fit(X)
+    est = cls(max_epochs=3, **SMALL_BATCHES).fit(X)
     first, first_weights = list(est.loss_curve_), weights(est)
     est.fit(X)
     assert est.n_iter_ == 3
@@ -161,7 +158,7 @@ def test_warm_start_false_reinitialises(cls):
 )
 def test_continuing_after_changing_the_network_is_refused(cls, change, name):
     X = make_data()
-    est = cls(max_epochs=2, warm_start=True, **SMALL).fit(X)
+    est = cls(max_epochs=2, warm_start=True, **SMALL_BATCHES).fit(X)
     curve = list(est.loss_curve_)
     est.set_params(**change)
     with pytest.raises(ValueError, match=f"define the fitted network: {name}"):
@@ -183,14 +180,14 @@ def test_continuing_after_changing_the_network_is_refused(cls, change, name):
 def test_invalid_parameters(cls, params, match):
     X = make_data()
     with pytest.raises(ValueError, match=match):
-        cls(**SMALL, **params).partial_fit(X)
+        cls(**SMALL_BATCHES, **params).partial_fit(X)
     with pytest.raises(ValueError, match=match):
-        cls(**SMALL, **params).fit(X)
+        cls(**SMALL_BATCHES, **params).fit(X)
 
 
 def test_diverging_chunk_leaves_model_as_it_was():
     X = make_data()
-    est = AutoencoderTransformer(preprocessing=None, **SMALL).partial_fit(X)
+    est = AutoencoderTransformer(preprocessing=None, **SMALL_BATCHES).partial_fit(X)
     before, curve = weights(est), list(est.loss_curve_)
     state = est.net_.optimizer_.state_dict()["state"][0]["exp_avg"].clone()
     with pytest.raises(TrainingDivergedError, match="Training diverged"):
@@ -204,7 +201,7 @@ def test_diverging_chunk_leaves_model_as_it_was():
 
 def test_failed_partial_fit_keeps_previous_scaling(monkeypatch):
     X = make_data()
-    est = AutoencoderTransformer(**SMALL).partial_fit(X[:100])
+    est = AutoencoderTransformer(**SMALL_BATCHES).partial_fit(X[:100])
     mean, seen = est.scaler_.mean_.copy(), est.scaler_.n_samples_seen_
     before = est.transform(X)
 
@@ -224,7 +221,7 @@ def test_failed_partial_fit_keeps_previous_scaling(monkeypatch):
 def test_detector_threshold_from_latest_chunk(contamination):
     X = make_data(300)
     X[-10:] += 8.0  # outliers, all in the last chunk
-    det = AutoencoderAnomalyDetector(contamination=contamination, **SMALL)
+    det = AutoencoderAnomalyDetector(contamination=contamination, **SMALL_BATCHES)
     for chunk in np.array_split(X, 3):
         det.partial_fit(chunk)
     last = X[200:]

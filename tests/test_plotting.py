@@ -6,12 +6,12 @@ import sys
 import numpy as np
 import pytest
 import torch
-from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 
 mpl = pytest.importorskip("matplotlib")
 mpl.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from _shared import FAST  # noqa: E402
 
 from sk_autoencoder import (  # noqa: E402
     AnomalyScoreDisplay,
@@ -22,23 +22,17 @@ from sk_autoencoder import (  # noqa: E402
     ReconstructionDisplay,
 )
 
-FAST = dict(hidden_layer_sizes=(16,), max_epochs=4, random_state=0)
+FAST_4_EPOCHS = dict(FAST, max_epochs=4)
 
 
 @pytest.fixture(scope="module")
-def digits():
-    X, y = load_digits(return_X_y=True)
-    return X[:300], y[:300]
+def transformer(digits_head):
+    return AutoencoderTransformer(n_components=3, **FAST_4_EPOCHS).fit(digits_head[0])
 
 
 @pytest.fixture(scope="module")
-def transformer(digits):
-    return AutoencoderTransformer(n_components=3, **FAST).fit(digits[0])
-
-
-@pytest.fixture(scope="module")
-def detector(digits):
-    return AutoencoderAnomalyDetector(n_components=3, **FAST).fit(digits[0])
+def detector(digits_head):
+    return AutoencoderAnomalyDetector(n_components=3, **FAST_4_EPOCHS).fit(digits_head[0])
 
 
 @pytest.fixture(autouse=True)
@@ -66,14 +60,14 @@ def test_loss_curve_marks_lowest_training_loss(transformer):
     assert display.ax_.figure is display.figure_
 
 
-def test_loss_curve_with_validation_marks_best_validation_epoch(digits):
+def test_loss_curve_with_validation_marks_best_validation_epoch(digits_head):
     ae = AutoencoderTransformer(
         n_components=3,
         hidden_layer_sizes=(16,),
         max_epochs=6,
         early_stopping=True,
         random_state=0,
-    ).fit(digits[0])
+    ).fit(digits_head[0])
     _, ax = plt.subplots()
     display = LossCurveDisplay.from_estimator(ae, ax=ax, log_scale=True)
     assert display.ax_ is ax
@@ -96,9 +90,9 @@ def test_loss_curve_direct_and_errors():
 
 # -------------------------------------------------------------- reconstruction
 @pytest.mark.parametrize("estimator_name", ["transformer", "detector"])
-def test_reconstruction_images(request, digits, estimator_name):
+def test_reconstruction_images(request, digits_head, estimator_name):
     estimator = request.getfixturevalue(estimator_name)
-    X = digits[0]
+    X = digits_head[0]
     display = ReconstructionDisplay.from_estimator(estimator, X, n_samples=5, image_shape=(8, 8))
     assert display.axes_.shape == (2, 5)
     assert display.images_.shape == (2, 5)
@@ -110,8 +104,8 @@ def test_reconstruction_images(request, digits, estimator_name):
     assert not display.ax_.axison
 
 
-def test_transformer_reconstruction_is_inverse_of_transform(transformer, digits):
-    X = digits[0][:10]
+def test_transformer_reconstruction_is_inverse_of_transform(transformer, digits_head):
+    X = digits_head[0][:10]
     np.testing.assert_allclose(
         transformer._reconstruct(X),
         transformer.inverse_transform(transformer.transform(X)),
@@ -120,8 +114,8 @@ def test_transformer_reconstruction_is_inverse_of_transform(transformer, digits)
     )
 
 
-def test_reconstruction_from_predictions_matches_pca(digits):
-    X = digits[0]
+def test_reconstruction_from_predictions_matches_pca(digits_head):
+    X = digits_head[0]
     pca = PCA(n_components=4).fit(X)
     X_rec = pca.inverse_transform(pca.transform(X))
     display = ReconstructionDisplay.from_predictions(X, X_rec, n_samples=3, image_shape=(1, 8, 8))
@@ -134,7 +128,7 @@ def test_reconstruction_table_uses_feature_names():
 
     rng = np.random.RandomState(0)
     X = pd.DataFrame(rng.normal(size=(100, 3)), columns=["age", "income", "debt"])
-    detector = AutoencoderAnomalyDetector(n_components=2, **FAST).fit(X)
+    detector = AutoencoderAnomalyDetector(n_components=2, **FAST_4_EPOCHS).fit(X)
     display = ReconstructionDisplay.from_estimator(detector, X, n_samples=2)
     assert display.images_ is None
     assert len(display.original_lines_) == len(display.reconstruction_lines_) == 2
@@ -161,8 +155,8 @@ def test_reconstruction_errors():
 
 
 # ---------------------------------------------------------------- latent space
-def test_latent_space_projects_wide_codes_with_pca(transformer, digits):
-    X, y = digits
+def test_latent_space_projects_wide_codes_with_pca(transformer, digits_head):
+    X, y = digits_head
     display = LatentSpaceDisplay.from_estimator(transformer, X, y)
     codes = transformer.transform(X)
     expected = PCA(n_components=2).fit_transform(codes)
@@ -175,9 +169,9 @@ def test_latent_space_projects_wide_codes_with_pca(transformer, digits):
     assert "PCA 0" in display.ax_.get_xlabel()
 
 
-def test_latent_space_two_codes_drawn_as_is_and_detector_encoder(digits):
-    X, _ = digits
-    detector = AutoencoderAnomalyDetector(n_components=2, **FAST).fit(X)
+def test_latent_space_two_codes_drawn_as_is_and_detector_encoder(digits_head):
+    X, _ = digits_head
+    detector = AutoencoderAnomalyDetector(n_components=2, **FAST_4_EPOCHS).fit(X)
     display = LatentSpaceDisplay.from_estimator(detector, X)
     # Independent path: scale with the fitted scaler, then run the encoder.
     with torch.no_grad():
@@ -202,8 +196,8 @@ def test_latent_space_tsne_and_continuous_colours():
 
 
 # -------------------------------------------------------------- anomaly scores
-def test_anomaly_scores_threshold_at_offset(detector, digits):
-    X, _ = digits
+def test_anomaly_scores_threshold_at_offset(detector, digits_head):
+    X, _ = digits_head
     display = AnomalyScoreDisplay.from_estimator(detector, X, bins=20)
     assert display.threshold_line_.get_xdata()[0] == detector.offset_
     assert len(display.bars_) == 1
@@ -222,8 +216,8 @@ def test_anomaly_scores_split_by_labels():
     assert legend[:2] == ["inlier (n=3)", "outlier (n=2)"]
 
 
-def test_anomaly_scores_transformer_has_no_threshold(transformer, digits):
-    display = AnomalyScoreDisplay.from_estimator(transformer, digits[0])
+def test_anomaly_scores_transformer_has_no_threshold(transformer, digits_head):
+    display = AnomalyScoreDisplay.from_estimator(transformer, digits_head[0])
     assert display.threshold_line_ is None
 
 

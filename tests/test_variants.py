@@ -4,25 +4,17 @@ recurrent and custom networks, in both estimators."""
 import numpy as np
 import pytest
 import torch
+from _shared import ESTIMATORS
 from sklearn.base import clone
-from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.model_selection import GridSearchCV
 from torch import nn
 from torch.func import jacrev, vmap
 
 from sk_autoencoder import AutoencoderAnomalyDetector, AutoencoderTransformer, make_windows
 from sk_autoencoder.modules import AutoencoderModule
-
-ESTIMATORS = [AutoencoderTransformer, AutoencoderAnomalyDetector]
-
-
-@pytest.fixture(scope="module")
-def digits():
-    X, _ = load_digits(return_X_y=True)
-    return train_test_split(X, test_size=0.25, random_state=0)
 
 
 def _mse(a, b):
@@ -34,8 +26,8 @@ def _reconstruct(ae, X):
 
 
 # ------------------------------------------------------------------ properties
-def test_denoising_reconstruction_is_closer_to_clean_rows(digits):
-    X_train, X_test = digits
+def test_denoising_reconstruction_is_closer_to_clean_rows(digits_unlabelled):
+    X_train, X_test = digits_unlabelled
     X_noisy = X_test + np.random.RandomState(0).normal(0, 4.0, X_test.shape)
     # Pixels span 0..16, so noise of std 4 px is std 0.25 after min-max scaling.
     params = dict(
@@ -61,8 +53,8 @@ def _near_zero_share(Z):
     return float(np.mean(np.abs(Z) < 0.05 * np.sqrt(np.mean(Z**2))))
 
 
-def test_sparse_codes_have_more_near_zero_entries(digits):
-    X_train, X_test = digits
+def test_sparse_codes_have_more_near_zero_entries(digits_unlabelled):
+    X_train, X_test = digits_unlabelled
     params = dict(n_components=16, hidden_layer_sizes=(64,), max_epochs=30, random_state=0)
     plain = AutoencoderTransformer(**params).fit(X_train)
     sparse = AutoencoderTransformer(sparsity=1.0, **params).fit(X_train)
@@ -81,8 +73,8 @@ def _mean_jacobian_norm(ae, X):
     return float(J.detach().square().sum(dim=(1, 2)).sqrt().mean())
 
 
-def test_contractive_encoder_has_smaller_jacobian(digits):
-    X_train, X_test = digits
+def test_contractive_encoder_has_smaller_jacobian(digits_unlabelled):
+    X_train, X_test = digits_unlabelled
     params = dict(n_components=8, hidden_layer_sizes=(32,), max_epochs=20, random_state=0)
     plain = AutoencoderTransformer(**params).fit(X_train)
     contractive = AutoencoderTransformer(contractive=0.1, **params).fit(X_train)
@@ -155,8 +147,8 @@ def test_variational_scores_are_the_elbo():
     np.testing.assert_allclose(det.score_samples(X[:5]), det.score_samples(X[:20])[:5], rtol=1e-6)
 
 
-def test_convolutional_beats_pca_on_digits(digits):
-    X_train, X_test = digits
+def test_convolutional_beats_pca_on_digits(digits_unlabelled):
+    X_train, X_test = digits_unlabelled
     pca = PCA(n_components=8).fit(X_train)
     conv = AutoencoderTransformer(
         n_components=8,
@@ -380,8 +372,8 @@ def test_default_input_shapes_fit_any_width():
         assert ae.net_.module_.input_shape == shape
 
 
-def test_variant_parameters_in_grid_search(digits):
-    X_train, _ = digits
+def test_variant_parameters_in_grid_search(digits_unlabelled):
+    X_train, _ = digits_unlabelled
     search = GridSearchCV(
         AutoencoderTransformer(
             n_components=4, hidden_layer_sizes=(16,), max_epochs=3, random_state=0
