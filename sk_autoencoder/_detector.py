@@ -333,10 +333,9 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
     def score_samples(self, X) -> np.ndarray:
         """Negative reconstruction error of each row; lower is more abnormal.
 
-        The error is the mean over features of :meth:`score_features`: squared
-        error (``loss="mse"``) or binary cross-entropy (``loss="bce"``) per entry,
-        in the space scaled by ``preprocessing``, divided by the feature's
-        typical training error ``feature_error_scale_``.
+        The error is the mean over features of :meth:`score_features`: the
+        per-entry ``loss`` in the space scaled by ``preprocessing``, divided by
+        the feature's typical training error ``feature_error_scale_``.
 
         With ``architecture="variational"``, the score is instead each row's ELBO
         (in nats, a sum over features rather than a mean), as described under

@@ -131,9 +131,12 @@ n_components : int, default={n_components}
           over features of e_j) - KL - c``, where ``e_j`` is the per-entry loss
           expected under ``q(z | x)`` (the mean over 16 fixed posterior draws, the
           same for every row, so scores are deterministic), ``KL`` is in nats and
-          ``c = n_features * log(pi) / 2`` for ``loss="mse"`` (a Gaussian decoder
-          of variance 1/2 in the scaled space), 0 for ``loss="bce"`` (a
-          Bernoulli decoder). It is thus a sum over features, not the mean that
+          ``c`` is ``n_features`` times the constant of the decoder likelihood
+          that ``loss`` stands for:
+
+{loss_likelihoods}
+
+          It is thus a sum over features, not the mean that
           the other architectures report, and not comparable with their scores.
           Dense only: for a variational convolutional or recurrent network, pass
           a custom ``module`` with a ``posterior`` method.
@@ -300,6 +303,15 @@ def _table_defaults() -> dict[str, str]:
                 width=84,
                 initial_indent=" " * 8,
                 subsequent_indent=" " * 10,
+            )
+            for name, loss in _LOSSES.items()
+        ),
+        "loss_likelihoods": "\n".join(
+            textwrap.fill(
+                f'- ``"{name}"``: {loss.likelihood}.',
+                width=84,
+                initial_indent=" " * 10,
+                subsequent_indent=" " * 12,
             )
             for name, loss in _LOSSES.items()
         ),

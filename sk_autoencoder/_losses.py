@@ -43,6 +43,8 @@ class _Loss:
         decoder likelihood this loss corresponds to.
     description : str
         One sentence for the ``loss`` parameter's docstring.
+    likelihood : str
+        That decoder likelihood and its constant, for the docstrings.
     """
 
     elementwise: Callable[[_Tensor, _Tensor], _Tensor]
@@ -52,6 +54,7 @@ class _Loss:
     domain_advice: str
     log_likelihood_constant: float
     description: str
+    likelihood: str
 
 
 def _squared_error(reconstruction: _Tensor, target: _Tensor) -> _Tensor:
@@ -72,6 +75,9 @@ _LOSSES: dict[str, _Loss] = {
         # A Gaussian decoder of variance 1/2: -log p = (x - mean)^2 + log(pi) / 2.
         log_likelihood_constant=0.5 * math.log(math.pi),
         description="squared error",
+        likelihood=(
+            "a Gaussian decoder of variance 1/2 in the scaled space, ``log(pi) / 2`` per entry"
+        ),
     ),
     "bce": _Loss(
         elementwise=_binary_cross_entropy,
@@ -85,6 +91,7 @@ _LOSSES: dict[str, _Loss] = {
             "binary cross-entropy on a sigmoid output (needs training data scaled "
             'into [0, 1], e.g. ``preprocessing="minmax"``)'
         ),
+        likelihood="a Bernoulli decoder, 0",
     ),
 }
 

@@ -192,9 +192,8 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     def score_samples(self, X) -> np.ndarray:
         """Negative reconstruction error of each row.
 
-        The error is the mean over features of the per-entry loss (squared error
-        for ``loss="mse"``, binary cross-entropy for ``loss="bce"``), measured in the
-        scaled space set by ``preprocessing``. Higher is better.
+        The error is the mean over features of the per-entry ``loss``, measured in
+        the scaled space set by ``preprocessing``. Higher is better.
 
         With ``architecture="variational"``, the score is instead each row's ELBO
         (in nats, a sum over features rather than a mean), as described under
