@@ -1,6 +1,7 @@
 """scikit-learn compatible autoencoders built on skorch and PyTorch."""
 
 from ._detector import AutoencoderAnomalyDetector
+from ._scaling import GlobalScaler
 from ._transformer import AutoencoderTransformer
 from ._version import __version__
 from ._windows import make_windows
@@ -16,6 +17,7 @@ __all__ = [
     "AnomalyScoreDisplay",
     "AutoencoderAnomalyDetector",
     "AutoencoderTransformer",
+    "GlobalScaler",
     "LatentSpaceDisplay",
     "LossCurveDisplay",
     "ReconstructionDisplay",

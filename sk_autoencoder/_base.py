@@ -23,10 +23,13 @@ from skorch.callbacks import Callback, EarlyStopping, PrintLog
 
 from . import _data, _scaling, _state
 from ._callbacks import (
+    _LEARNING_RATE_SCHEDULES,
     _check_finite_weights,
     _DivergenceCheck,
     _EpochProgressBar,
     _InterruptGuard,
+    _KeepBetterStart,
+    _LearningRateSchedule,
     _noop,
 )
 from ._data import _BatchIterator, _TensorDataset, _TensorValidSplit
@@ -61,10 +64,12 @@ class _BaseAutoencoder(BaseEstimator):
         "hidden_layer_sizes": ["array-like"],
         "activation": [StrOptions(set(_ACTIVATIONS))],
         "dropout": [Interval(Real, 0, 1, closed="left")],
+        "init": [StrOptions({"pca", "random"})],
         "loss": [StrOptions(set(_LOSSES))],
         "preprocessing": [StrOptions(set(_scaling._PREPROCESSING)), None],
         "optimizer": [StrOptions(set(_OPTIMIZERS)), type],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate_schedule": [StrOptions(set(_LEARNING_RATE_SCHEDULES))],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
@@ -133,6 +138,8 @@ class _BaseAutoencoder(BaseEstimator):
             kwargs["input_shape"] = input_shape
         if self.architecture == "variational":
             kwargs["beta"] = self.beta
+        if self.architecture == "dense":
+            kwargs["linear_path"] = self.init == "pca"
         return module_cls, kwargs
 
     def _custom_module_spec(self, n_features, penalties) -> tuple[type, dict]:
@@ -369,13 +376,29 @@ class _BaseAutoencoder(BaseEstimator):
         # caller's: fork_rng restores it afterwards.
         with torch.random.fork_rng(devices=[] if net.device == "cpu" else None):
             torch.manual_seed(seed)
-            if partial:
-                net.partial_fit(dataset, None)
-            else:
-                net.fit(dataset, None)
+            if not partial:
+                net.initialize()  # what net.fit would do before training
+            self._prepare_module(net.module_, dataset.X, fresh=not partial)
+            net.partial_fit(dataset, None)
         net.module_.eval()
         _check_finite_weights(net.module_)
+        observe_codes = getattr(net.module_, "observe_code_range", None)
+        if observe_codes is not None:
+            observe_codes(dataset.X, reset=not partial)
         self._record_training(net)
+
+    def _prepare_module(self, module: torch.nn.Module, X: torch.Tensor, fresh: bool) -> None:
+        """Show the module the scaled rows it is about to train on: the built-in
+        networks record their range (a fresh network exactly theirs, a continued one
+        widens it), and ``init="pca"`` starts a fresh network's linear path at PCA's
+        solution."""
+        observe = getattr(module, "observe_input_range", None)
+        if observe is not None:
+            observe(X, reset=fresh)
+        if fresh and self.init == "pca" and getattr(module, "linear_path", True):
+            init_linear_path = getattr(module, "init_linear_path", None)
+            if init_linear_path is not None:
+                init_linear_path(X)
 
     def _record_training(self, net: AutoencoderNet) -> None:
         """Set ``net_`` and the fitted attributes read from its history."""
@@ -398,18 +421,24 @@ class _BaseAutoencoder(BaseEstimator):
             # (EarlyStopping stops it by raising KeyboardInterrupt).
             ("interrupt_guard", _InterruptGuard(monitor)),
             ("divergence_check", _DivergenceCheck(self.learning_rate)),
-            (
-                "early_stopping",
-                EarlyStopping(
-                    monitor=monitor,
-                    patience=self.n_iter_no_change,
-                    threshold=self.tol,
-                    threshold_mode="abs",
-                    load_best=self.early_stopping,
-                    sink=_noop if quiet else print,
-                ),
-            ),
+            *self._schedule_callbacks(monitor),
         ]
+        # A cosine schedule sets the budget itself: stopping when the training loss
+        # stalls would end training at a high learning rate, before the annealing
+        # that makes the last epochs converge. Validation-based stopping still acts.
+        if self.early_stopping or self.learning_rate_schedule != "cosine":
+            stopping = EarlyStopping(
+                monitor=monitor,
+                patience=self.n_iter_no_change,
+                threshold=self.tol,
+                threshold_mode="abs",
+                load_best=self.early_stopping,
+                sink=_noop if quiet else print,
+            )
+            callbacks.append(("early_stopping", stopping))
+        if self._starts_from_pca() and not (self.noise or self.sparsity or self.contractive):
+            # After early stopping's restore; only where the objective is the error.
+            callbacks.append(("keep_better_start", _KeepBetterStart(self.loss)))
         if self.verbose == 1:
             callbacks.append(("progress_bar", _EpochProgressBar(self.max_epochs)))
         elif self.verbose == 2:
@@ -425,6 +454,23 @@ class _BaseAutoencoder(BaseEstimator):
                     f"tuples, got {cb!r}."
                 )
         return callbacks
+
+    def _starts_from_pca(self) -> bool:
+        """Whether a new network's linear path starts at PCA's solution."""
+        return self.init == "pca" and self.architecture == "dense" and self.module is None
+
+    def _schedule_callbacks(self, monitor: str) -> list:
+        """The learning-rate schedule's callback, if the rate is not constant."""
+        if self.learning_rate_schedule == "constant":
+            return []
+        schedule = _LearningRateSchedule(
+            self.learning_rate_schedule,
+            self.learning_rate,
+            monitor,
+            patience=max(1, self.n_iter_no_change // 2),
+            tol=self.tol,
+        )
+        return [("learning_rate_schedule", schedule)]
 
     # -------------------------------------------------------------- inference
     @property

@@ -41,6 +41,97 @@ class _Preprocessing:
     statistics: Callable[[object], list[np.ndarray]]
 
 
+class GlobalScaler(StandardScaler):
+    """Centre each feature and divide every feature by one common scale.
+
+    The common scale is the root mean square of the non-constant features'
+    standard deviations, so the scaled data has, on average over those features,
+    unit variance, while the features keep their relative sizes: squared errors
+    measured after this scaling are the errors in the data's own units divided by
+    one constant, the quantity :class:`~sklearn.decomposition.PCA` minimises. A
+    feature that is almost always one value stays small instead of being divided by
+    its own tiny standard deviation. This is ``preprocessing="global"`` of the
+    autoencoder estimators.
+
+    Parameters
+    ----------
+    copy : bool, default=True
+        If False, try to scale in place, as :class:`~sklearn.preprocessing.StandardScaler`.
+    with_mean : bool, default=True
+        If True, centre each feature before scaling.
+    with_std : bool, default=True
+        If True, divide by the common scale.
+
+    Attributes
+    ----------
+    scale_ : ndarray of shape (n_features,) or None
+        The common scale, repeated for every feature (None if ``with_std=False``).
+    mean_ : ndarray of shape (n_features,) or None
+        Per-feature mean (None if ``with_mean=False`` and ``with_std=False``).
+    var_ : ndarray of shape (n_features,) or None
+        Per-feature variance.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during ``fit``, when ``X`` has string column names.
+    n_samples_seen_ : int or ndarray of shape (n_features,)
+        Rows seen by ``fit`` and ``partial_fit``.
+
+    See Also
+    --------
+    sklearn.preprocessing.StandardScaler : One scale per feature.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_autoencoder import GlobalScaler
+    >>> X = np.array([[0.0, 10.0], [2.0, 30.0], [4.0, 50.0]])
+    >>> scaler = GlobalScaler().fit(X)
+    >>> scaler.scale_.round(3).tolist()
+    [11.605, 11.605]
+    >>> scaler.transform(X).round(3).tolist()
+    [[-0.172, -1.723], [0.0, 0.0], [0.172, 1.723]]
+    """
+
+    def __init__(self, *, copy=True, with_mean=True, with_std=True):
+        super().__init__(copy=copy, with_mean=with_mean, with_std=with_std)
+
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """Update the statistics with ``X``, then the common scale.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to learn from.
+        y : Ignored
+            Not used, present for API consistency.
+        sample_weight : array-like of shape (n_samples,) or None, default=None
+            Per-row weights, as in :class:`~sklearn.preprocessing.StandardScaler`.
+
+        Returns
+        -------
+        self : GlobalScaler
+            The fitted scaler.
+        """
+        super().partial_fit(X, y, sample_weight)
+        if self.with_std:
+            self.scale_ = np.full_like(self.scale_, _common_scale(self.var_, self.scale_))
+        return self
+
+
+def _common_scale(var: np.ndarray, scale: np.ndarray) -> float:
+    """Root mean square of the standard deviations of the non-constant features
+    (those ``StandardScaler`` did not set to scale 1 for having no spread); 1 if
+    every feature is constant or a variance is not finite."""
+    varying = ~((scale == 1.0) & (var < 1.0)) & (var > 0)
+    if not varying.any() or not np.isfinite(var).all():
+        return 1.0
+    var = var[varying]
+    # Factored so that the mean of huge variances cannot overflow.
+    top = var.max()
+    return float(np.sqrt(top) * np.sqrt(np.mean(var / top)))
+
+
 def _standard_affine(scaler: StandardScaler) -> _Affine:
     a = 1.0 / scaler.scale_
     return a.astype(np.float64), (-scaler.mean_ * a).astype(np.float64)
@@ -56,6 +147,9 @@ _PREPROCESSING: dict[str, _Preprocessing] = {
         _standard_affine,
         # var_, not scale_: scikit-learn sets scale_ to 1 where var_ overflowed.
         lambda scaler: [scaler.mean_, scaler.var_],
+    ),
+    "global": _Preprocessing(
+        GlobalScaler, _standard_affine, lambda scaler: [scaler.mean_, scaler.var_]
     ),
     "minmax": _Preprocessing(
         MinMaxScaler, _minmax_affine, lambda scaler: [scaler.data_min_, scaler.data_range_]

@@ -36,16 +36,21 @@ def _evaluate(reducer, X_train, X_test, y_train, y_test) -> tuple[float, float, 
 
 
 def run_demo(
-    n_components: Sequence[int] = (2, 4, 8), max_epochs: int = 200, random_state: int = 0
+    n_components: Sequence[int] = (2, 4, 8),
+    max_epochs: int | None = None,
+    random_state: int = 0,
 ) -> list[dict]:
     """Compare PCA and an autoencoder on digits; return one dict per (method, width).
+
+    The autoencoder is ``AutoencoderTransformer`` with its defaults: nothing is
+    tuned for the digits.
 
     Parameters
     ----------
     n_components : sequence of int, default=(2, 4, 8)
         Code widths to compare.
-    max_epochs : int, default=200
-        Training epochs of the autoencoder.
+    max_epochs : int or None, default=None
+        Training epochs of the autoencoder; None keeps the estimator's default.
     random_state : int, default=0
         Seed of the split and of the network.
 
@@ -64,10 +69,8 @@ def run_demo(
             "PCA": PCA(n_components=k, random_state=random_state),
             "Autoencoder": AutoencoderTransformer(
                 n_components=k,
-                hidden_layer_sizes=(128, 64),
-                learning_rate=3e-3,
-                max_epochs=max_epochs,
                 random_state=random_state,
+                **({} if max_epochs is None else {"max_epochs": max_epochs}),
             ),
         }
         for name, reducer in reducers.items():
@@ -115,7 +118,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m sk_autoencoder.demo",
         description="Autoencoder versus PCA on the digits dataset (ships with scikit-learn).",
     )
-    parser.add_argument("--max-epochs", type=int, default=200, help="autoencoder epochs")
+    parser.add_argument(
+        "--max-epochs", type=int, default=None, help="autoencoder epochs (default: its own)"
+    )
     parser.add_argument("--random-state", type=int, default=0, help="seed")
     args = parser.parse_args(argv)
     print("Digits (1797 rows x 64 pixels), 25% held out for testing.")

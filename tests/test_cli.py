@@ -408,13 +408,15 @@ def test_parameter_help_gives_the_default_and_the_choices():
     assert checked >= 8  # activation, loss, preprocessing, optimizer, batch_size, ...
     assert "(default: 2 for the transformer, 16 for the detector)" in blocks["--n-components"]
     assert "{bce,mse}" in blocks["--loss"]
-    assert "--preprocessing {minmax,standard,none}" in blocks["--preprocessing"]
+    assert "--preprocessing {global,minmax,standard,none}" in blocks["--preprocessing"]
     assert "--batch-size auto|INT" in blocks["--batch-size"]
 
 
 ROUND_TRIPS = [
     ("transformer", ["--activation", "tanh"], {"activation": "tanh"}),
     ("transformer", ["--preprocessing", "none"], {"preprocessing": None}),
+    ("detector", ["--preprocessing", "global"], {"preprocessing": "global"}),
+    ("detector", ["--init", "pca", "--learning-rate-schedule", "cosine"], {"init": "pca"}),
     ("detector", ["--preprocessing", "minmax", "--loss", "bce"], {"loss": "bce"}),
     ("transformer", ["--early-stopping"], {"early_stopping": True}),
     ("detector", ["--early-stopping", "--no-early-stopping"], {"early_stopping": False}),
