@@ -87,8 +87,8 @@ def _network_classes() -> list[type]:
 
 
 #: Types that :func:`load` trusts by default: the two estimators, the
-#: ``GlobalScaler`` and the network classes of :mod:`sk_autoencoder.modules`. Everything else in a file must be
-#: trusted by the caller.
+#: ``GlobalScaler`` and the network classes of :mod:`sk_autoencoder.modules`.
+#: Everything else in a file must be trusted by the caller.
 TRUSTED_TYPES: tuple[str, ...] = tuple(
     sorted(
         {
