@@ -22,7 +22,7 @@ from skorch.callbacks import Callback
 
 from . import _data
 from ._losses import _elementwise_loss
-from .exceptions import TrainingDivergedError
+from .exceptions import TrainingDivergedError, TrainingInterruptedWarning
 
 
 def _noop(*args, **kwargs):
@@ -77,7 +77,7 @@ class _InterruptGuard(Callback):
             f"Training was interrupted (KeyboardInterrupt) in epoch {epoch}; the model "
             f"keeps the weights of epoch {self.best_epoch_}, the best completed epoch "
             f"by {self.monitor} ({self.best_loss_:.6g}).",
-            UserWarning,
+            TrainingInterruptedWarning,
             stacklevel=2,
         )
 

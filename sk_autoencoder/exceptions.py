@@ -3,14 +3,15 @@
 
 from __future__ import annotations
 
-__all__ = ["InconsistentVersionWarning", "TrainingDivergedError"]
+__all__ = ["InconsistentVersionWarning", "TrainingDivergedError", "TrainingInterruptedWarning"]
 
 
 class TrainingDivergedError(RuntimeError):
-    """Raised when the training loss or a network weight stops being finite.
+    """Raised when training diverges: the loss stops being finite, or grows by orders
+    of magnitude and does not come back, or a network weight stops being finite.
 
     The estimator is left as it was before ``fit``: no fitted attribute points to the
-    diverged network.
+    diverged network. The message names the learning rate to lower.
 
     Examples
     --------
@@ -31,4 +32,12 @@ class InconsistentVersionWarning(UserWarning):
 
     A release series is the major version, or ``0.minor`` before 1.0. Outputs may
     differ, and loading may fail outright when the network classes changed.
+    """
+
+
+class TrainingInterruptedWarning(UserWarning):
+    """``fit`` was interrupted (Ctrl-C, ``KeyboardInterrupt``) after at least one epoch.
+
+    The estimator is fitted with the weights of the best completed epoch; the message
+    says which. The command line turns it into exit code 130 after saving that model.
     """
