@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import inspect
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from numbers import Integral, Real
 
 import numpy as np
@@ -22,7 +22,7 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.callbacks import Callback, EarlyStopping, PrintLog
 
-from . import _data, _scaling, _state
+from . import _data, _scaling, _seeding, _state
 from ._callbacks import (
     _check_finite_weights,
     _DivergenceCheck,
@@ -394,14 +394,18 @@ class _BaseAutoencoder(BaseEstimator):
         an initialised net (its ``max_epochs`` more epochs).
         """
         dataset = _TensorDataset(X_t.to(net.device))
-        # Seed torch's global generator (weight init, dropout) without disturbing the
-        # caller's: fork_rng restores it afterwards.
-        with torch.random.fork_rng(devices=[] if net.device == "cpu" else None):
-            torch.manual_seed(seed)
-            if partial:
-                net.partial_fit(dataset, None)
-            else:
-                net.fit(dataset, None)
+        if not partial:
+            # Layers initialise their weights from torch's global generator: seeded,
+            # under the lock, the caller's random state left as it was.
+            with _seeding._global_rng(seed, net.device):
+                net.initialize()
+        # Dropout and variational draws of the built-in networks: the fit's own stream.
+        generator = torch.Generator(device=net.device).manual_seed(seed + 2)
+        # A custom module may draw from the global generator: seed it and hold the lock.
+        custom = self.module is not None
+        global_rng = _seeding._global_rng(seed + 3, net.device) if custom else nullcontext()
+        with global_rng, _seeding._training_generator(generator):
+            net.partial_fit(dataset, None)
         net.module_.eval()
         _check_finite_weights(net.module_)
         self._record_training(net)

@@ -30,6 +30,8 @@ from numbers import Integral
 import torch
 from torch import nn
 
+from . import _seeding
+
 _ACTIVATIONS = {
     "relu": nn.ReLU,
     "leaky_relu": nn.LeakyReLU,
@@ -39,6 +41,16 @@ _ACTIVATIONS = {
     "sigmoid": nn.Sigmoid,
     "identity": nn.Identity,
 }
+
+
+class _Dropout(nn.Dropout):
+    """``nn.Dropout`` whose masks come from the fit's own generator (see ``_seeding``),
+    so that fits in parallel threads stay reproducible."""
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0:
+            return X
+        return _seeding._dropout(X, self.p)
 
 
 def _mlp(
@@ -54,7 +66,7 @@ def _mlp(
             if activation != "identity":
                 layers.append(_ACTIVATIONS[activation]())
             if not is_last and dropout > 0:
-                layers.append(nn.Dropout(dropout))
+                layers.append(_Dropout(dropout))
     return nn.Sequential(*layers)
 
 
@@ -352,7 +364,7 @@ output_activation
         mean, log_var = self.posterior(X)
         z = mean
         if self.training:
-            z = mean + (0.5 * log_var).exp() * torch.randn_like(mean)
+            z = mean + (0.5 * log_var).exp() * _seeding._randn(mean)
         return self.decode(z), mean, log_var
 
     def regularization(self, X, reconstruction, mean, log_var) -> torch.Tensor:
@@ -432,7 +444,7 @@ class ConvolutionalAutoencoder(AutoencoderModule):
             if activation != "identity":
                 layers.append(_ACTIVATIONS[activation]())
             if dropout > 0:
-                layers.append(nn.Dropout(dropout))
+                layers.append(_Dropout(dropout))
 
         encoder: list[nn.Module] = []
         for c_in, c_out in zip([channels, *hidden[:-1]], hidden, strict=True):
@@ -552,7 +564,7 @@ class RecurrentAutoencoder(AutoencoderModule):
             for size_in, size_out in zip([rev[0], *rev[:-1]], rev, strict=True)
         )
         self.to_channels = nn.Linear(rev[-1], n_channels)
-        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.dropout = _Dropout(dropout) if dropout > 0 else nn.Identity()
         self.output_activation = _ACTIVATIONS[output_activation]()
 
     @classmethod

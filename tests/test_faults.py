@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from _shared import ESTIMATORS, SMALL_NET, correlated_rows
+from _shared import ESTIMATORS, SMALL_NET, assert_same_outputs, correlated_rows
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import GridSearchCV
 from skorch.callbacks import Callback
@@ -20,6 +20,7 @@ from sk_autoencoder import (
     TrainingDivergedError,
 )
 from sk_autoencoder._callbacks import _DIVERGENCE_FACTOR, _DivergenceCheck
+from sk_autoencoder.modules import AutoencoderModule
 
 
 @pytest.fixture(scope="module")
@@ -303,3 +304,76 @@ def test_grid_search_workers_do_not_oversubscribe_and_match_serial(X):
         parallel.cv_results_["mean_test_score"], serial.cv_results_["mean_test_score"], rtol=1e-5
     )
     assert parallel.best_params_ == serial.best_params_
+
+
+class _GlobalDropoutNet(AutoencoderModule):
+    """A custom network drawing from torch's global generator (plain ``nn.Dropout``)."""
+
+    def __init__(self, n_features, n_components, sparsity=0.0, contractive=0.0):
+        super().__init__(sparsity=sparsity, contractive=contractive)
+        self.encoder = torch.nn.Sequential(
+            torch.nn.Linear(n_features, 16), torch.nn.Dropout(0.3), torch.nn.ReLU(),
+            torch.nn.Linear(16, n_components),
+        )  # fmt: skip
+        self.decoder = torch.nn.Linear(n_components, n_features)
+
+    def encode(self, X):
+        return self.encoder(X)
+
+    def decode(self, code):
+        return self.decoder(code)
+
+
+# Every source of randomness in training: dropout, the variational draws, masking and
+# trimming (the detector), and a custom module on torch's global generator.
+THREADED = [
+    (AutoencoderTransformer, dict(dropout=0.3)),
+    (AutoencoderTransformer, dict(architecture="variational")),
+    (AutoencoderAnomalyDetector, dict(dropout=0.2, early_stopping=True)),
+    (AutoencoderTransformer, dict(module=_GlobalDropoutNet)),
+]
+
+
+def test_same_seed_fits_in_parallel_threads_match_serial_fits(X):
+    def fit(case):
+        cls, params = case
+        return cls(max_epochs=4, batch_size=16, **{**SMALL_NET, **params}).fit(X)
+
+    serial = [fit(case) for case in THREADED]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        threaded = list(pool.map(fit, THREADED * 3))
+    for i, model in enumerate(threaded):
+        assert_same_outputs(model, serial[i % len(THREADED)], X)
+
+
+def test_threading_backend_grid_search_matches_serial(X):
+    search = dict(
+        estimator=AutoencoderTransformer(max_epochs=3, batch_size=16, **SMALL_NET),
+        param_grid={"dropout": [0.0, 0.2, 0.4], "n_components": [1, 2]},
+        cv=2,
+    )
+    serial = GridSearchCV(n_jobs=1, **search).fit(X)
+    with joblib.parallel_backend("threading"):
+        threaded = GridSearchCV(n_jobs=4, **search).fit(X)
+    np.testing.assert_array_equal(
+        threaded.cv_results_["mean_test_score"], serial.cv_results_["mean_test_score"]
+    )
+    assert threaded.best_params_ == serial.best_params_
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_same_seed_same_thread_count_gives_identical_results(X, n_threads):
+    # The documented promise: same random_state, same torch thread count, CPU. The
+    # convolutional kernels split their work by thread count, so across counts the
+    # results may differ by float32 rounding; at one count they are identical.
+    before = torch.get_num_threads()
+    torch.set_num_threads(n_threads)
+    try:
+        conv = dict(architecture="convolutional", input_shape=(1, 2, 3), dropout=0.2)
+        params = dict(max_epochs=3, batch_size=16, **{**SMALL_NET, **conv})
+        first = AutoencoderTransformer(**params).fit(X)
+        second = AutoencoderTransformer(**params).fit(X)
+        assert_same_outputs(first, second, X)
+        assert first.loss_curve_ == second.loss_curve_
+    finally:
+        torch.set_num_threads(before)
