@@ -25,6 +25,12 @@ names their types too, and those must be trusted explicitly with ``trusted=``: a
 ``callbacks``, a network class of your own. Check what a file needs with
 :func:`skops.io.get_untrusted_types` before trusting anything.
 
+:func:`load` returns only the two estimators (or an object of a type the caller
+lists in ``trusted=``), and checks the archive's table of contents before skops
+reads anything: a file of more than 10,000 members, or one that declares more than
+1 GiB once decompressed (a decompression bomb), is refused at once
+(``max_members=``, ``max_size=`` raise or lift the limits).
+
 A model saved from a GPU loads on a machine without one: the weights are stored as
 numpy arrays and placed on the CPU when CUDA is not available (the ``device``
 parameter keeps its value, so a refit there needs ``device="cpu"``).

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.utils._param_validation import Interval, StrOptions
+from skorch import NeuralNet
 
 import sk_autoencoder
 from sk_autoencoder import AutoencoderAnomalyDetector, AutoencoderTransformer, cli
@@ -651,30 +652,25 @@ def test_duplicate_and_missing_headers_are_named(tmp_path, capsys):
     assert not (tmp_path / "h.skops").exists()
 
 
-def test_stdin_and_stdout_as_dash(train_csv, detector_path, tmp_path):
+def test_stdin_and_stdout_as_dash(train_csv, detector_path, tmp_path, capsys, monkeypatch):
     text = train_csv.read_text()
     model = tmp_path / "stdin.skops"
-    run = [sys.executable, "-m", "sk_autoencoder"]
-    fit = subprocess.run(
-        [*run, *_fit_args("-", model)], input=text, capture_output=True, text=True
-    )
-    assert fit.returncode == 0, fit.stderr
+    monkeypatch.setattr(sys, "stdin", io.StringIO(text))
+    assert main(_fit_args("-", model)) == 0
     assert _load_model(model).n_iter_ == 3
-    scored = subprocess.run(
-        [*run, "score", "-", "--model", str(detector_path), "-o", "-"],
-        input=text,
-        capture_output=True,
-        text=True,
-    )
-    assert scored.returncode == 0, scored.stderr
-    result = pd.read_csv(io.StringIO(scored.stdout))
+    capsys.readouterr()
+    monkeypatch.setattr(sys, "stdin", io.StringIO(text))
+    assert main(["score", "-", "--model", str(detector_path), "-o", "-"]) == 0
+    out, err = capsys.readouterr()
+    result = pd.read_csv(io.StringIO(out))
     expected = -_load_model(detector_path).score_samples(pd.read_csv(train_csv))
     np.testing.assert_allclose(result["anomaly_score"], expected, rtol=1e-5)
-    assert scored.stderr.startswith("scored 200 rows")  # messages stay off stdout
-    bad = subprocess.run(
-        [*run, "fit", "-", "--model", "-"], input=text, capture_output=True, text=True
-    )
-    assert bad.returncode == 2 and "--model - is not supported" in bad.stderr
+    assert err.startswith("scored 200 rows")  # messages stay off stdout
+    assert main(["fit", "-", "--model", "-"]) == 2
+    assert "--model - is not supported" in capsys.readouterr().err
+    monkeypatch.setattr(sys, "stdin", io.StringIO("a,a\n1,2\n"))
+    assert main(_fit_args("-", model)) == 2
+    assert "standard input has duplicate column names: 'a'" in capsys.readouterr().err
 
 
 def test_version(capsys):
@@ -682,39 +678,48 @@ def test_version(capsys):
     assert capsys.readouterr().out == f"sk-autoencoder {sk_autoencoder.__version__}\n"
 
 
-_SIGINT_AT_STEP = """
-import os, signal, sys
-from skorch import NeuralNet
-from sk_autoencoder import cli
-calls = [0]
-step = NeuralNet.train_step
-def interrupted_step(self, batch, **kwargs):
-    calls[0] += 1
-    if calls[0] == int(sys.argv[1]):
-        os.kill(os.getpid(), signal.SIGINT)  # as Ctrl-C does
-    return step(self, batch, **kwargs)
-NeuralNet.train_step = interrupted_step
-raise SystemExit(cli.main(sys.argv[2:]))
-"""
+def _ctrl_c_at_step(step):
+    """``NeuralNet.train_step`` that raises KeyboardInterrupt (as Ctrl-C does) at one step."""
+    original, calls = NeuralNet.train_step, [0]
+
+    def train_step(net, batch, **kwargs):
+        calls[0] += 1
+        if calls[0] == step:
+            raise KeyboardInterrupt
+        return original(net, batch, **kwargs)
+
+    return train_step
 
 
 @pytest.mark.parametrize("step", [1, 10])  # 4 batches an epoch: epochs 1 and 3
-def test_ctrl_c_exits_130_saying_what_was_kept(train_csv, tmp_path, step):
+def test_ctrl_c_exits_130_saying_what_was_kept(train_csv, tmp_path, capsys, monkeypatch, step):
     model = tmp_path / "m.skops"
+    monkeypatch.setattr(NeuralNet, "train_step", _ctrl_c_at_step(step))
     args = _fit_args(train_csv, model, "--batch-size", "50", "--max-epochs", "5")
-    run = subprocess.run(
-        [sys.executable, "-c", _SIGINT_AT_STEP, str(step), *args], capture_output=True, text=True
-    )
-    assert run.returncode == 130, run.stderr
-    assert run.stderr.count("\n") == 1, run.stderr
+    assert main(args) == 130
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
     if step == 1:
-        assert run.stderr == "sk-autoencoder fit: interrupted; nothing was written.\n"
+        assert err == "sk-autoencoder fit: interrupted; nothing was written.\n"
         assert not model.exists()
     else:
-        assert run.stderr.startswith(
+        assert err.startswith(
             "sk-autoencoder fit: Training was interrupted (KeyboardInterrupt) in epoch 3; the "
             "model keeps the weights of epoch 2, the best completed epoch by train_loss"
         )
-        assert run.stderr.endswith(f"Saved that model to {model}.\n")
+        assert err.endswith(f"Saved that model to {model}.\n")
         assert _load_model(model).n_iter_ == 2
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_ctrl_c_while_writing_leaves_no_file(
+    train_csv, detector_path, tmp_path, capsys, monkeypatch
+):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", interrupted)
+    out = tmp_path / "scores.csv"
+    assert main(["score", str(train_csv), "--model", str(detector_path), "-o", str(out)]) == 130
+    assert capsys.readouterr().err == "sk-autoencoder score: interrupted; nothing was written.\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["train.csv"]
