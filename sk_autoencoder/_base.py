@@ -201,6 +201,7 @@ class _BaseAutoencoder(BaseEstimator):
         if epochs is not None:
             net.max_epochs = epochs
         self._train(net, X_t, seed)
+        self.n_samples_seen_ = X.shape[0]
         return X_t.numpy()
 
     def _warm_fit(self, X) -> np.ndarray:
@@ -209,6 +210,7 @@ class _BaseAutoencoder(BaseEstimator):
         X = self._check_training_chunk(X)
         X_t = self._training_tensor(self._training_rows(X, self._continuation_seed()))
         self._continue_training(X_t, self.max_epochs)
+        self.n_samples_seen_ += X.shape[0]
         return X_t.numpy()
 
     def _base_seed(self) -> int:
@@ -249,6 +251,7 @@ class _BaseAutoencoder(BaseEstimator):
                 self._set_affine()
             X_t = self._training_tensor(X)
             self._continue_training(X_t, self.partial_fit_epochs)
+            self.n_samples_seen_ += X.shape[0]
             return X_t.numpy()
 
     def _continue_training(self, X_t: torch.Tensor, epochs: int) -> None:
