@@ -28,6 +28,7 @@ from ._callbacks import (
     _EpochProgressBar,
     _InterruptGuard,
     _noop,
+    _print_epoch_row,
 )
 from ._data import _BatchIterator, _TensorDataset, _TensorValidSplit
 from ._losses import _LOSSES, _check_domain, _elementwise_loss, _ReconstructionLoss
@@ -414,9 +415,9 @@ class _BaseAutoencoder(BaseEstimator):
             ),
         ]
         if self.verbose == 1:
-            callbacks.append(("progress_bar", _EpochProgressBar(self.max_epochs)))
+            callbacks.append(("progress_bar", _EpochProgressBar()))
         elif self.verbose == 2:
-            callbacks.append(("print_log", PrintLog()))
+            callbacks.append(("print_log", PrintLog(sink=_print_epoch_row)))
         for i, cb in enumerate(self.callbacks or []):
             if isinstance(cb, tuple):
                 callbacks.append(cb)
