@@ -5,7 +5,7 @@ Each Display is built with ``from_estimator`` (from a fitted autoencoder and dat
 the matplotlib artists it drew as attributes ending in ``_``, as
 :class:`sklearn.metrics.RocCurveDisplay` does.
 
-matplotlib is optional: install it with ``pip install sk-autoencoder[plot]``. It is
+matplotlib is optional: install it with ``pip install ".[plot]"``. It is
 imported only when something is drawn, so ``import sk_autoencoder`` never needs it.
 """
 
@@ -29,7 +29,8 @@ def _check_matplotlib(caller: str) -> None:
     except ImportError as exc:
         raise ImportError(
             f"{caller} requires matplotlib, which is not installed. Install it with "
-            "`pip install sk-autoencoder[plot]` (or `pip install matplotlib`)."
+            '`pip install ".[plot]"` from a checkout of sk-autoencoder (or `pip install '
+            "matplotlib`)."
         ) from exc
 
 

@@ -234,7 +234,5 @@ def test_anomaly_scores_transformer_has_no_threshold(transformer, digits_head):
 )
 def test_clear_error_without_matplotlib(monkeypatch, call):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
-    with pytest.raises(
-        ImportError, match=r"requires matplotlib.*pip install sk-autoencoder\[plot\]"
-    ):
+    with pytest.raises(ImportError, match=r"requires matplotlib.*pip install \"\.\[plot\]\""):
         call()
