@@ -8,6 +8,7 @@ with pandas; the format follows the file extension (``.csv``, ``.parquet`` or ``
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import inspect
 import io
 import os
@@ -88,6 +89,17 @@ def _csv_header(source) -> list[str]:
     return [] if header.empty else [str(name) for name in header.iloc[0]]
 
 
+def _check_output_format(path) -> None:
+    """Fail before any work when ``path``'s format cannot be written here."""
+    if _format_of(path) == "parquet" and not any(
+        importlib.util.find_spec(engine) for engine in ("pyarrow", "fastparquet")
+    ):
+        raise _InputError(
+            f"cannot write {path}: Parquet needs pyarrow, which is not installed "
+            '(pip install ".[parquet]" or pip install pyarrow), or write a .csv file.'
+        )
+
+
 def _read_table(path) -> pd.DataFrame:
     fmt = _format_of(path)
     stdin = str(path) == _STDIO
@@ -153,10 +165,14 @@ def _write_table(table: pd.DataFrame, path) -> None:
         # Whole, or not at all: the text is built before anything is written.
         sys.stdout.write(table.to_csv(index=False))
         sys.stdout.flush()
-    elif fmt == "csv":
+        return
+    if fmt == "csv":
         _atomic_write(path, lambda tmp: table.to_csv(tmp, index=False))
-    else:
+        return
+    try:
         _atomic_write(path, lambda tmp: table.to_parquet(tmp, index=False))
+    except ImportError as exc:  # an engine that is installed but does not import
+        raise _InputError(f"cannot write {path}: {exc}") from exc
 
 
 def _same_file(a, b) -> bool:
@@ -565,8 +581,9 @@ def _cmd_fit(args) -> int:
 
 
 def _check_apply_paths(args) -> None:
-    """The output of transform and score: a known format, writable, not an input."""
-    _format_of(args.output)
+    """The output of transform and score: a format that can be written here, a
+    writable path, not an input."""
+    _check_output_format(args.output)
     inputs = {"input table": args.input, "model file": args.model}
     _check_output(args.output, "--output", inputs, args.overwrite)
 
