@@ -94,14 +94,21 @@ _POOR_FIT_FACTOR = 10.0
 
 def _mean_predictor_loss(X: torch.Tensor, loss: str) -> float:
     """Mean per-entry ``loss`` of predicting each feature's mean on the rows ``X``: the
-    loss of a network that learnt nothing (about 1 for standardised rows and "mse")."""
+    loss of a network that learnt nothing (about 1 for standardised rows and "mse").
+    Entries that are not finite (missing values) are left out."""
     chunks = X.split(_data._CHUNK_ROWS)
-    total = sum(chunk.double().sum(dim=0) for chunk in chunks)
-    mean = (total / max(len(X), 1)).to(X.dtype)
+    total = sum(torch.nansum(chunk.double(), dim=0) for chunk in chunks)
+    count = sum((~chunk.isnan()).sum(dim=0) for chunk in chunks)
+    mean = (total / count.clamp(min=1)).to(X.dtype)
     errors = sum(
-        _elementwise_loss(mean.expand_as(chunk), chunk, loss).double().sum() for chunk in chunks
+        torch.nansum(_elementwise_loss(mean.expand_as(chunk), chunk, loss).double())
+        for chunk in chunks
     )
-    return float(errors) / max(X.numel(), 1)
+    return float(errors) / max(int(count.sum()), 1)
+
+
+def _finite_or_zero(value: float) -> float:
+    return value if math.isfinite(value) else 0.0
 
 
 class _DivergenceCheck(Callback):
@@ -155,7 +162,8 @@ class _DivergenceCheck(Callback):
                 f"{epoch}. {self._advice()}"
             )
         if len(net.history) == self.first_epoch_ + 1:
-            self.reference_ = max(self.reference_, row["batches"][0]["train_loss"])
+            first_batch = row["batches"][0]["train_loss"]
+            self.reference_ = max(self.reference_, first_batch, key=_finite_or_zero)
         above = loss > _DIVERGENCE_FACTOR * self.reference_
         self.epochs_above_ = self.epochs_above_ + 1 if above else 0
         last = len(net.history) - self.first_epoch_ >= net.max_epochs

@@ -42,9 +42,10 @@ def _check_noise(noise: float, noise_type: str, X: torch.Tensor) -> None:
         return
     if not noise or len(X) < 2:
         return
-    chunks = X.split(_data._CHUNK_ROWS)
-    mean = sum(chunk.double().sum(dim=0) for chunk in chunks) / len(X)
-    var = sum((chunk.double() - mean).square().sum(dim=0) for chunk in chunks) / len(X)
+    chunks = X.split(_data._CHUNK_ROWS)  # missing entries (NaN) left out
+    count = sum((~chunk.isnan()).sum(dim=0) for chunk in chunks).clamp(min=1)
+    mean = sum(torch.nansum(chunk.double(), dim=0) for chunk in chunks) / count
+    var = sum(torch.nansum((chunk.double() - mean).square(), dim=0) for chunk in chunks) / count
     spread = float(var.max().sqrt())
     if spread > 0 and noise > _MAX_NOISE_RATIO * spread:
         raise ValueError(
