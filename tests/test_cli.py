@@ -581,6 +581,8 @@ def test_poor_fit_warning_is_one_line(tmp_path, capsys):
     source, model = tmp_path / "normal.csv", tmp_path / "m.skops"
     pd.DataFrame(np.random.RandomState(0).normal(size=(200, 5))).to_csv(source, index=False)
     options = ["--learning-rate", "1", "--estimator", "transformer", "--max-epochs", "5"]
+    options += ["--preprocessing", "standard", "--init", "random"]
+    options += ["--learning-rate-schedule", "constant"]
     assert main(_fit_args(source, model, *options)) == 0
     err = capsys.readouterr().err.splitlines()
     warning = [line for line in err if line.startswith("sk-autoencoder fit: warning")]
