@@ -168,7 +168,7 @@ class _BaseAutoencoder(BaseEstimator):
         if self.architecture == "variational":
             kwargs["beta"] = self.beta
         if self.architecture == "dense":
-            kwargs["linear_path"] = self.init == "pca"
+            kwargs["linear_path"] = self._starts_from_pca()
         return module_cls, kwargs
 
     def _warn_long_sequence(self, n_features: int) -> None:
@@ -498,7 +498,7 @@ class _BaseAutoencoder(BaseEstimator):
                 sink=_noop if quiet else print,
             )
             callbacks.append(("early_stopping", stopping))
-        if self._starts_from_pca() and not (self.noise or self.sparsity or self.contractive):
+        if self._starts_from_pca() and not self.noise:
             # After early stopping's restore; only where the objective is the error.
             callbacks.append(("keep_better_start", _KeepBetterStart(self.loss)))
         if self.verbose == 1:
@@ -524,7 +524,14 @@ class _BaseAutoencoder(BaseEstimator):
 
     def _starts_from_pca(self) -> bool:
         """Whether a new network's linear path starts at PCA's solution."""
-        return self.init == "pca" and self.architecture == "dense" and self.module is None
+        # Not under a penalty on the code: the linear path's PCA scores are dense and
+        # its Jacobian fixed, which the sparsity and contractive penalties cannot shrink.
+        return (
+            self.init == "pca"
+            and self.architecture == "dense"
+            and self.module is None
+            and not (self.sparsity or self.contractive)
+        )
 
     def _schedule_callbacks(self, monitor: str) -> list:
         """The learning-rate schedule's callback, if the rate is not constant."""

@@ -59,6 +59,8 @@ class _Snapshots(Callback):
 
 def _assert_weights(module, state):
     for name, value in module.state_dict().items():
+        if name in ("code_low", "code_high"):
+            continue  # observed after training, from the weights kept
         torch.testing.assert_close(value, state[name], rtol=0, atol=0)
 
 
@@ -71,6 +73,7 @@ def test_keyboard_interrupt_keeps_best_weights_and_warns(X, cls):
         batch_size=16,
         learning_rate=0.05,  # noisy enough that the last epoch is not always the best
         callbacks=[snapshots, _InterruptAt(epoch=6, batch=3)],
+        init="random",  # a PCA start beats these noisy epochs, and would be kept
         **SMALL_NET,
     )
     with pytest.warns(UserWarning, match=r"interrupted \(KeyboardInterrupt\) in epoch 6"):
@@ -136,6 +139,7 @@ def test_early_stopping_restores_best_weights(X):
         learning_rate=0.3,  # oscillates, so the best epoch is not the last one
         batch_size=8,
         callbacks=[snapshots],
+        init="random",  # a PCA start beats these noisy epochs, and would be kept
         **SMALL_NET,
     ).fit(X)
     valid_losses = -np.asarray(model.validation_scores_)
