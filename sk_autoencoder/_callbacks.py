@@ -18,8 +18,7 @@ import warnings
 import torch
 from skorch.callbacks import Callback
 
-from . import _data
-from ._losses import _elementwise_loss
+from ._losses import _reconstruction_errors
 from .exceptions import TrainingDivergedError
 
 
@@ -123,8 +122,12 @@ class _TrimmedTraining(Callback):
     trimmed rows are re-chosen at the start of every epoch, so a row wrongly dropped
     early can come back.
 
-    It sets ``rows`` on the training ``_TensorDataset``, which ``_BatchIterator``
-    then visits instead of all rows.
+    A row's error is the mean loss over its observed entries. With sample weights,
+    the trimmed rows are the worst reconstructed ones that together weigh at most
+    ``trim_fraction`` of the total weight.
+
+    It sets ``rows`` on the training dataset (``_data._TensorDataset`` or
+    ``_SparseDataset``), which ``_BatchIterator`` then visits instead of all rows.
     """
 
     def __init__(self, trim_fraction: float, warmup_epochs: int, loss: str) -> None:
@@ -136,20 +139,29 @@ class _TrimmedTraining(Callback):
         # net.history already holds a row for the epoch that is starting.
         if dataset_train is None or len(net.history) <= self.warmup_epochs:
             return
-        X = dataset_train.X
         module = net.module_
         was_training = module.training
         module.eval()  # errors without dropout
+        row_mean = torch.nanmean if dataset_train.has_missing else torch.mean
         with torch.no_grad():
             errors = torch.cat(
                 [
-                    _elementwise_loss(module(batch)[0], batch, self.loss).mean(dim=1)
-                    for batch in X.split(_data._CHUNK_ROWS)
+                    row_mean(_reconstruction_errors(module, chunk, self.loss), dim=1)
+                    for chunk in dataset_train.chunks()
                 ]
             )
         module.train(was_training)
-        n_keep = max(1, len(X) - int(self.trim_fraction * len(X)))
-        dataset_train.rows = torch.sort(torch.topk(errors, n_keep, largest=False).indices)[0]
+        weights = dataset_train.weights
+        if weights is None:
+            n = len(errors)
+            kept = torch.topk(errors, max(1, n - int(self.trim_fraction * n)), largest=False)
+            kept = kept.indices
+        else:
+            order = torch.argsort(errors, descending=True, stable=True)
+            trimmed_weight = torch.cumsum(weights.to(errors.device)[order], dim=0)
+            n_trimmed = int((trimmed_weight <= self.trim_fraction * trimmed_weight[-1]).sum())
+            kept = order[min(n_trimmed, len(order) - 1) :]
+        dataset_train.rows = torch.sort(kept)[0].to(dataset_train.device)
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         # The dataset may be reused (partial_fit); start from all rows again.

@@ -7,6 +7,9 @@ import torch
 from skorch import NeuralNet
 from skorch.callbacks import EpochTimer, PassthroughScoring
 
+from ._data import _Target
+from ._losses import _observed_loss
+
 
 # Input corruptions of denoising autoencoders, by ``noise_type``: each returns a noisy
 # copy of ``X`` (never in place: ``X`` is also the target). Drawn on the CPU
@@ -30,6 +33,10 @@ class AutoencoderNet(NeuralNet):
     The module's ``forward`` returns ``(reconstruction, *extras)``; if the module
     defines ``regularization(X, reconstruction, *extras)``, its value is added to the
     reconstruction loss. This is the one place where variants change the objective.
+    A penalty given per row (a tensor of shape ``(n_samples,)``) is averaged with the
+    rows' sample weights; where entries are missing, the reconstruction loss is the
+    mean over the observed entries and the penalty is divided by the share of
+    entries observed (see ``_losses._observed_loss``).
 
     ``noise > 0`` corrupts the inputs of training batches only (Gaussian noise of
     standard deviation ``noise``, or zeroing with probability ``noise`` for
@@ -65,13 +72,26 @@ class AutoencoderNet(NeuralNet):
     def train_step_single(self, batch, **fit_params):
         if self.noise:
             Xi, yi = batch
-            batch = (self._corrupt(Xi), yi)
+            Xi = self._corrupt(Xi)
+            if isinstance(yi, _Target) and yi.observed is not None:
+                Xi = Xi * yi.observed  # missing entries stay 0 under any noise
+            batch = (Xi, yi)
         return super().train_step_single(batch, **fit_params)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         reconstruction, *extras = y_pred if isinstance(y_pred, tuple) else (y_pred,)
-        loss = self.criterion_(reconstruction, y_true)
+        weights = share = None
+        if isinstance(y_true, _Target):
+            loss, share = _observed_loss(reconstruction, y_true, self.criterion_.loss)
+            weights = y_true.weights
+        else:
+            loss = self.criterion_(reconstruction, y_true)
         regularization = getattr(self.module_, "regularization", None)
         if regularization is not None:
-            loss = loss + regularization(X, reconstruction, *extras)
+            penalty = regularization(X, reconstruction, *extras)
+            if penalty.ndim:  # one value per row
+                penalty = penalty.mean() if weights is None else penalty @ weights / weights.sum()
+            if share is not None:
+                penalty = penalty / share
+            loss = loss + penalty
         return loss

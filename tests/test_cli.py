@@ -166,10 +166,10 @@ def _bad_table(tmp_path, kind):
     if kind == "non-numeric":
         table["b"] = ["x", "y", "z", "w", "v"]
         expected = "non-numeric columns: b"
-    elif kind == "missing":
-        table.loc[2, "d"] = np.nan
-        table.loc[3, "a"] = np.nan
-        expected = "missing or infinite values in columns: a, d"
+    elif kind == "infinite":
+        table.loc[2, "d"] = np.inf
+        table.loc[3, "a"] = -np.inf
+        expected = "infinite values in columns: a, d"
     else:
         table = table.rename(columns={"c": "colour"})
         expected = "columns differ from the model's: missing c; unexpected colour"
@@ -178,7 +178,7 @@ def _bad_table(tmp_path, kind):
     return path, expected
 
 
-@pytest.mark.parametrize("kind", ["non-numeric", "missing", "columns"])
+@pytest.mark.parametrize("kind", ["non-numeric", "infinite", "columns"])
 def test_bad_input_score(detector_path, tmp_path, capsys, kind):
     source, expected = _bad_table(tmp_path, kind)
     out = tmp_path / "scores.csv"
@@ -190,7 +190,7 @@ def test_bad_input_score(detector_path, tmp_path, capsys, kind):
     assert list(tmp_path.iterdir()) == [source]  # no output, no leftover temp file
 
 
-@pytest.mark.parametrize("kind", ["non-numeric", "missing"])
+@pytest.mark.parametrize("kind", ["non-numeric", "infinite"])
 def test_bad_input_fit(tmp_path, capsys, kind):
     source, expected = _bad_table(tmp_path, kind)
     model = tmp_path / "model.skops"
