@@ -88,8 +88,9 @@ class _BaseAutoencoder(BaseEstimator):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "random_state": ["random_state"],
-        # Any torch device string ("cuda:1"...); fit checks that it exists.
-        "device": [StrOptions({"cpu", "cuda", "mps", "auto"}), str, torch.device],
+        # Any torch device string ("cuda:1"...); fit checks that it exists. Strings
+        # only, so that a saved model holds no torch object beyond its network.
+        "device": [StrOptions({"cpu", "cuda", "mps", "auto"}), str],
         "verbose": [Interval(Integral, 0, 2, closed="both")],
         "callbacks": [list, None],
         "noise": [Interval(Real, 0, None, closed="left")],

@@ -90,10 +90,12 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
 
     feature_error_scale_ : ndarray of shape (n_features,)
         Each feature's median reconstruction error on the training rows (at
-        least 1e-6). Errors are divided by it before they are averaged into
-        ``score_samples``, so that a feature the network cannot predict well on
-        normal rows does not drown the others. All ones with
-        ``architecture="variational"``, whose score is the ELBO.
+        least 1e-6), over its observed entries and weighted by ``sample_weight``;
+        1 for a feature with no observed entry among the rows trained on. Errors
+        are divided by it before they are averaged into ``score_samples``, so
+        that a feature the network cannot predict well on normal rows does not
+        drown the others. All ones with ``architecture="variational"``, whose
+        score is the ELBO.
 
     offset_ : float
         Threshold on ``score_samples``: ``decision_function = score_samples -
@@ -351,7 +353,8 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
 
         The error is the mean over features of :meth:`score_features`: the
         per-entry ``loss`` in the space scaled by ``preprocessing``, divided by
-        the feature's typical training error ``feature_error_scale_``.
+        the feature's typical training error ``feature_error_scale_``; over the
+        row's observed entries when some are missing (NaN).
 
         With ``architecture="variational"``, the score is instead each row's ELBO
         (in nats, a sum over features rather than a mean), as described under
@@ -359,7 +362,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows to score.
 
         Returns
@@ -374,7 +377,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows to score.
 
         Returns
@@ -389,7 +392,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows to label.
 
         Returns
@@ -405,15 +408,18 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
         Each entry is the loss of one feature of one row in the scaled space
         divided by ``feature_error_scale_``, that feature's median loss on the
         training rows: 1 is a typical error, 50 an error fifty times the usual
-        one. ``score_samples(X) == -score_features(X).mean(axis=1)``. With
+        one; NaN for a missing entry.
+        ``score_samples(X) == -np.nanmean(score_features(X), axis=1)`` (the plain
+        mean when nothing is missing). With
         ``architecture="variational"``, each entry is the loss expected under the
         posterior ``q(z | x)`` and the rule becomes ``score_samples(X) ==
-        -score_features(X).sum(axis=1) - KL - c`` (the ELBO; ``KL`` and ``c`` as
-        described under ``architecture``).
+        -np.nansum(score_features(X), axis=1) - KL - c`` (the ELBO; ``KL`` and
+        ``c`` as described under ``architecture``, ``c`` counting observed
+        entries).
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows to explain.
 
         Returns

@@ -1,10 +1,9 @@
 """Where the network runs: the ``device`` parameter.
 
 Any torch device string is accepted (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``,
-``"xpu:0"``...), as is a :class:`torch.device`, and ``"auto"`` picks the first
-accelerator PyTorch finds. Whether a device exists is decided here, once, for ``fit``
-(a ``ValueError`` naming the device when it does not) and for loading a saved model
-(which falls back to the CPU).
+``"xpu:0"``...), and ``"auto"`` picks the first accelerator PyTorch finds. Whether a
+device exists is decided here, once, for ``fit`` (a ``ValueError`` naming the device
+when it does not) and for loading a saved model (which falls back to the CPU).
 """
 
 from __future__ import annotations

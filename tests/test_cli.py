@@ -512,3 +512,29 @@ def test_new_parameters_and_choices_need_no_cli_edit(monkeypatch, capsys):
     assert cli._estimator_params(args) == {"gradient_clip": None}
     assert main(["fit", "x.csv", "--model", "m.skops", "--gradient-clip", "1"]) == 2
     assert "--gradient-clip applies to --estimator transformer only" in capsys.readouterr().err
+
+
+def test_tables_with_empty_cells_are_fitted_and_scored(tables, tmp_path):
+    """Empty cells are missing values: the model trains and scores on observed entries,
+    and a row's top columns are among its observed ones."""
+    _, train, test = tables
+    holes = train.copy()
+    holes.loc[::7, "b"] = np.nan
+    holes.to_csv(tmp_path / "train.csv", index=False)
+    test = test.copy()
+    test.loc[10, "a"] = np.nan  # the outlier is in "c"
+    test.loc[:, "d"] = np.nan
+    test.to_csv(tmp_path / "test.csv", index=False)
+    model_path = tmp_path / "m.skops"
+    fit = ["fit", str(tmp_path / "train.csv"), "--model", str(model_path), "--id-column", "id"]
+    assert main([*fit, *FIT_OPTIONS]) == 0
+    out = tmp_path / "scores.csv"
+    score = ["score", str(tmp_path / "test.csv"), "--model", str(model_path), "-o", str(out)]
+    assert main([*score, "--id-column", "id", "--top-k", "2"]) == 0
+    result = pd.read_csv(out)
+    model = _load_model(model_path)
+    np.testing.assert_allclose(
+        result["anomaly_score"], -model.score_samples(test[COLUMNS]), rtol=1e-5
+    )
+    assert result.loc[10, "top_1_column"] == "c"
+    assert not result[["top_1_column", "top_2_column"]].isin(["d"]).any().any()

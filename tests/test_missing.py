@@ -96,9 +96,7 @@ def test_detector_scores_average_over_observed_entries(holes):
     np.testing.assert_array_equal(detector.predict(X_missing), detector.labels_ * -2 + 1)
     # A complete row scores as before: holes elsewhere do not change it.
     complete = ~mask.any(axis=1)
-    np.testing.assert_array_equal(
-        detector.score_samples(X_missing[complete]), scores[complete]
-    )
+    np.testing.assert_array_equal(detector.score_samples(X_missing[complete]), scores[complete])
 
 
 def test_variational_elbo_counts_the_observed_entries(holes):

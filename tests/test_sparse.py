@@ -64,12 +64,10 @@ def test_sparse_training_options(monkeypatch):
         dict(early_stopping=True, max_epochs=4),
         dict(loss="bce", preprocessing="minmax"),
     ):
-        dense = AutoencoderAnomalyDetector(
-            trim_warmup_epochs=1, **{**FAST, **params}
-        ).fit(X)
-        sparse = AutoencoderAnomalyDetector(
-            trim_warmup_epochs=1, **{**FAST, **params}
-        ).fit(sp.csr_matrix(X))
+        dense = AutoencoderAnomalyDetector(trim_warmup_epochs=1, **{**FAST, **params}).fit(X)
+        sparse = AutoencoderAnomalyDetector(trim_warmup_epochs=1, **{**FAST, **params}).fit(
+            sp.csr_matrix(X)
+        )
         _assert_close_outputs(dense, sparse, X, sp.csr_matrix(X))
 
 
