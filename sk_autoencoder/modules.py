@@ -162,6 +162,8 @@ class AutoencoderModule(nn.Module):
         return self.decode(code), code
 
     def regularization(self, X, reconstruction, code, *extras) -> torch.Tensor:
+        if not (self.sparsity or self.contractive):
+            return reconstruction.new_zeros(())  # nothing to weigh
         penalty = reconstruction.new_zeros(reconstruction.shape[0])
         if self.sparsity:
             penalty = penalty + self.sparsity * code.abs().mean(dim=1)
