@@ -107,7 +107,9 @@ n_components : int, default={n_components}
         each entry (``noise_type="masking"``, below 1). It is applied in the scaled
         space (after ``preprocessing``), to training batches only: targets,
         validation rows and every prediction use clean rows. Drawn from a
-        generator seeded by ``random_state``.
+        generator seeded by ``random_state``. Missing entries (NaN) are 0 in the
+        network's input under any noise, the value masking gives hidden entries;
+        masking noise is what teaches the network to fill them in.
 
     noise_type : {{"gaussian", "masking"}}, default="{noise_type}"
         Kind of corruption set by ``noise``.

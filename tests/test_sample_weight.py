@@ -95,7 +95,7 @@ def test_auto_threshold_uses_weighted_quartiles(table):
     errors = np.repeat(-detector.score_samples(X), weights.astype(int))
     q1, q3 = np.percentile(errors, [25, 75], method="averaged_inverted_cdf")
     assert detector.offset_ == pytest.approx(-(q3 + 1.5 * (q3 - q1)), rel=1e-12)
-    assert detector.labels_.shape == (len(X),)  # zero-weight rows are labelled too
+    assert detector.predict(X).shape == (len(X),)  # zero-weight rows are labelled too
 
 
 def test_weighted_trimming_drops_at_most_the_trimmed_weight(table):
