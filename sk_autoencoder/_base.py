@@ -11,7 +11,9 @@ weights in ``_weights``, devices in ``_devices``.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+import copy
+import inspect
+from contextlib import contextmanager, nullcontext
 from numbers import Integral, Real
 
 import numpy as np
@@ -23,7 +25,7 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.callbacks import Callback, EarlyStopping, PrintLog
 
-from . import _data, _devices, _scaling, _state, _weights
+from . import _data, _devices, _scaling, _seeding, _state, _weights
 from ._callbacks import (
     _check_finite_weights,
     _DivergenceCheck,
@@ -46,14 +48,21 @@ from ._losses import (
     _reconstruction_errors,
     _ReconstructionLoss,
 )
-from ._net import _NOISE_TYPES, AutoencoderNet
+from ._net import _NOISE_TYPES, AutoencoderNet, _check_noise
 from ._optimizers import _OPTIMIZERS, _optimizer_class
-from ._validation import _check_missing, _check_numeric_columns, _check_sparse_frame
+from ._validation import (
+    _check_missing,
+    _check_numeric_columns,
+    _check_sparse_frame,
+    _Number,
+    _SubclassOf,
+)
 from .modules import (
     _ACTIVATIONS,
     _ARCHITECTURES,
     AutoencoderModule,
     _resolve_input_shape,
+    _warn_long_default_sequence,
     gaussian_kl,
 )
 
@@ -76,6 +85,18 @@ def _snapshot(state):
     return state
 
 
+def _overflowed_rows(result: torch.Tensor, batch: torch.Tensor, errors: bool) -> torch.Tensor:
+    """Rows of a batch function's ``result`` that are not finite, i.e. overflowed.
+
+    With ``errors``, the first columns are per-entry errors, NaN by design where the
+    batch's entry is missing; those do not count."""
+    finite = torch.isfinite(result)
+    if errors and result.shape[1] >= batch.shape[1]:
+        n = batch.shape[1]
+        finite[:, :n] |= torch.isnan(batch) & torch.isnan(result[:, :n])
+    return ~finite.all(dim=1)
+
+
 class _BaseAutoencoder(BaseEstimator):
     """Shared machinery of the autoencoder estimators.
 
@@ -84,38 +105,51 @@ class _BaseAutoencoder(BaseEstimator):
     :meth:`_elementwise_errors`.
     """
 
+    # Numbers are _Number intervals: scikit-learn's Interval, refusing booleans.
     _parameter_constraints: dict = {
-        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "n_components": [_Number(Integral, 1, None, closed="left")],
         "hidden_layer_sizes": ["array-like"],
         "activation": [StrOptions(set(_ACTIVATIONS))],
-        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "dropout": [_Number(Real, 0, 1, closed="left")],
         "loss": [StrOptions(set(_LOSSES))],
         "preprocessing": [StrOptions(set(_scaling._PREPROCESSING)), None],
-        "optimizer": [StrOptions(set(_OPTIMIZERS)), type],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "optimizer": [
+            StrOptions(set(_OPTIMIZERS)),
+            _SubclassOf(torch.optim.Optimizer, "a subclass of torch.optim.Optimizer"),
+        ],
+        "learning_rate": [_Number(Real, 0, None, closed="neither")],
+        "weight_decay": [_Number(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), _Number(Integral, 1, None, closed="left")],
+        "max_epochs": [_Number(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
+        "validation_fraction": [_Number(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [_Number(Integral, 1, None, closed="left")],
+        "tol": [_Number(Real, 0, None, closed="left")],
         "random_state": ["random_state"],
         # Any torch device string ("cuda:1"...); fit checks that it exists. Strings
         # only, so that a saved model holds no torch object beyond its network.
         "device": [StrOptions({"cpu", "cuda", "mps", "auto"}), str],
+        # Booleans allowed, as scikit-learn's verbose parameters take them.
         "verbose": [Interval(Integral, 0, 2, closed="both")],
         "callbacks": [list, None],
-        "noise": [Interval(Real, 0, None, closed="left")],
+        "noise": [_Number(Real, 0, None, closed="left")],
         "noise_type": [StrOptions(set(_NOISE_TYPES))],
-        "sparsity": [Interval(Real, 0, None, closed="left")],
-        "contractive": [Interval(Real, 0, None, closed="left")],
+        "sparsity": [_Number(Real, 0, None, closed="left")],
+        "contractive": [_Number(Real, 0, None, closed="left")],
         "architecture": [StrOptions(set(_ARCHITECTURES))],
-        "beta": [Interval(Real, 0, None, closed="neither")],
+        "beta": [_Number(Real, 0, None, closed="neither")],
         "input_shape": [tuple, list, None],
-        "module": [type, None],
+        "module": [
+            _SubclassOf(
+                torch.nn.Module,
+                "a torch.nn.Module subclass with 'encode' and 'decode' methods (the protocol "
+                "of sk_autoencoder.modules)",
+                ("encode", "decode"),
+            ),
+            None,
+        ],
         "warm_start": ["boolean"],
-        "partial_fit_epochs": [Interval(Integral, 1, None, closed="left")],
+        "partial_fit_epochs": [_Number(Integral, 1, None, closed="left")],
     }
 
     # ------------------------------------------------------------------ validation
@@ -124,7 +158,7 @@ class _BaseAutoencoder(BaseEstimator):
         if isinstance(sizes, Integral):
             sizes = (sizes,)
         sizes = tuple(sizes)
-        if not all(isinstance(s, Integral) and s > 0 for s in sizes):
+        if not all(isinstance(s, Integral) and not isinstance(s, bool) and s > 0 for s in sizes):
             raise ValueError(
                 "hidden_layer_sizes must be a sequence of positive integers, got "
                 f"{self.hidden_layer_sizes!r}."
@@ -186,10 +220,19 @@ class _BaseAutoencoder(BaseEstimator):
             kwargs["beta"] = self.beta
         return module_cls, kwargs
 
+    def _warn_long_sequence(self, n_features: int) -> None:
+        """Warn if the default ``input_shape`` makes rows very long sequences."""
+        if self.module is None:
+            module_cls, name = (
+                _ARCHITECTURES[self.architecture],
+                f"architecture={self.architecture!r}",
+            )
+        else:
+            module_cls, name = self.module, f"module={self.module.__name__}"
+        _warn_long_default_sequence(module_cls, self.input_shape, n_features, name)
+
     def _custom_module_spec(self, n_features, penalties) -> tuple[type, dict]:
         module = self.module
-        if not issubclass(module, torch.nn.Module):
-            raise ValueError(f"module must be a torch.nn.Module subclass, got {module!r}.")
         if self.architecture != "dense":
             raise ValueError(
                 f"module={module.__name__} replaces the built-in networks; leave "
@@ -208,6 +251,14 @@ class _BaseAutoencoder(BaseEstimator):
                 f"sparsity and contractive need a module that subclasses "
                 f"sk_autoencoder.modules.AutoencoderModule; {module.__name__} does not."
             )
+        try:
+            inspect.signature(module).bind(**kwargs)
+        except TypeError as exc:
+            call = ", ".join(f"{k}=..." for k in kwargs)
+            raise ValueError(
+                f"module={module.__name__} must be constructible as {module.__name__}({call}) "
+                f"(see sk_autoencoder.modules), but {exc}."
+            ) from None
         return module, kwargs
 
     # ---------------------------------------------------------------- training
@@ -252,6 +303,8 @@ class _BaseAutoencoder(BaseEstimator):
         dataset = self._training_dataset(
             *self._training_subsample(X, weights, seed, subsample), device
         )
+        _check_noise(self.noise, self.noise_type, dataset)
+        self._warn_long_sequence(X.shape[1])
         net = self._build_net(X.shape, device, seed)
         if epochs is not None:
             net.max_epochs = epochs
@@ -402,11 +455,6 @@ class _BaseAutoencoder(BaseEstimator):
         generator = torch.Generator().manual_seed(seed)
         batch_size = min(200, n_samples) if self.batch_size == "auto" else self.batch_size
         module_cls, module_kwargs = self._module_spec(n_features)
-        if self.noise_type == "masking" and self.noise >= 1:
-            raise ValueError(
-                f"noise={self.noise} is a masking probability with noise_type='masking' "
-                "and must be below 1."
-            )
         return AutoencoderNet(
             module=module_cls,
             criterion=_ReconstructionLoss,
@@ -443,14 +491,18 @@ class _BaseAutoencoder(BaseEstimator):
         """
         # A continuation appends epochs to a history the fitted curves already hold.
         n_kept = len(net.history) if partial and hasattr(self, "loss_curve_") else 0
-        # Seed torch's global generator (weight init, dropout) without disturbing the
-        # caller's: fork_rng restores it afterwards.
-        with torch.random.fork_rng(**_devices._rng_devices(net.device)):
-            torch.manual_seed(seed)
-            if partial:
-                net.partial_fit(dataset, None)
-            else:
-                net.fit(dataset, None)
+        if not partial:
+            # Layers initialise their weights from torch's global generator: seeded,
+            # under the lock, the caller's random state left as it was.
+            with _seeding._global_rng(seed, net.device):
+                net.initialize()
+        # Dropout and variational draws of the built-in networks: the fit's own stream.
+        generator = torch.Generator(device=net.device).manual_seed(seed + 2)
+        # A custom module may draw from the global generator: seed it and hold the lock.
+        custom = self.module is not None
+        global_rng = _seeding._global_rng(seed + 3, net.device) if custom else nullcontext()
+        with global_rng, _seeding._training_generator(generator):
+            net.partial_fit(dataset, None)
         net.module_.eval()
         _check_finite_weights(net.module_)
         self._record_training(net, n_kept)
@@ -484,7 +536,7 @@ class _BaseAutoencoder(BaseEstimator):
             # First, so that its epoch end runs before EarlyStopping stops training
             # (EarlyStopping stops it by raising KeyboardInterrupt).
             ("interrupt_guard", _InterruptGuard(monitor)),
-            ("divergence_check", _DivergenceCheck(self.learning_rate)),
+            ("divergence_check", _DivergenceCheck(self.learning_rate, self.loss)),
             (
                 "early_stopping",
                 EarlyStopping(
@@ -502,10 +554,15 @@ class _BaseAutoencoder(BaseEstimator):
         elif self.verbose == 2:
             callbacks.append(("print_log", PrintLog(sink=_print_epoch_row)))
         for i, cb in enumerate(self.callbacks or []):
-            if isinstance(cb, tuple):
-                callbacks.append(cb)
-            elif isinstance(cb, Callback):
+            if isinstance(cb, Callback):
                 callbacks.append((f"user_{i}_{type(cb).__name__}", cb))
+            elif (
+                isinstance(cb, tuple)
+                and len(cb) == 2
+                and isinstance(cb[0], str)
+                and isinstance(cb[1], Callback)
+            ):
+                callbacks.append(cb)
             else:
                 raise ValueError(
                     "callbacks must hold skorch Callback instances or (name, Callback) "
@@ -523,27 +580,65 @@ class _BaseAutoencoder(BaseEstimator):
         check_is_fitted(self)
         return self._validate_rows(X, reset=False)
 
-    def _map_batches(self, X, fn, n_out: int, scale: bool = True, finish=None):
+    def _map_batches(
+        self, X, fn, n_out: int, scale: bool = True, finish=None, float64_fn=None
+    ) -> np.ndarray:
         """Apply ``fn`` to float32 batches of ``X`` (scaled unless ``scale`` is false;
         NaN where an entry is missing) on the model's device and stack the results.
 
-        ``finish``, if given, maps each batch's result on the CPU (as a float32 numpy
-        array) before it is stored: float64 work happens there, which every device
-        supports. A sparse ``X`` is densified one chunk at a time.
+        ``finish``, if given, maps each batch's result on the CPU (a numpy array)
+        before it is stored: float64 work happens there, which every device supports.
+        A sparse ``X`` is densified one chunk at a time.
+
+        The network computes in float32, whose squares overflow beyond about 1.8e19.
+        Rows whose output is not finite are computed again on the CPU with
+        ``float64_fn(module)`` (the batch function of a float64 copy of the network)
+        where given, so that scores stay finite for any row the network accepts;
+        without it (codes, reconstructions) they raise a ``ValueError``, as do unscaled
+        rows (``scale=False``) beyond float32's range. Error functions put the
+        per-entry errors in their first columns, NaN where the entry is missing: those
+        NaN are not an overflow.
         """
         out_dtype = np.float32 if X.dtype == np.float32 else np.float64
         out = np.empty((X.shape[0], n_out), dtype=out_dtype)
         device = self._device
+        module64: list = []
         with torch.inference_mode():
             for start, stop, rows in _data._row_chunks(X):
                 if scale:
                     rows = self._network_rows(rows)  # a new float32 array
                 elif rows.dtype != np.float32 or not rows.flags.writeable:
-                    rows = rows.astype(np.float32)  # torch refuses read-only memory
+                    with np.errstate(over="ignore"):
+                        rows = rows.astype(np.float32)  # torch refuses read-only memory
+                    if not np.isfinite(rows).all():
+                        raise ValueError(
+                            "X contains values beyond float32's range (about 3.4e38), which "
+                            "the network computes in."
+                        )
                 batch = torch.from_numpy(np.ascontiguousarray(rows)).to(device)
-                result = fn(batch).cpu().numpy()
+                result = self._run_batch(batch, fn, float64_fn, module64)
                 out[start:stop] = result if finish is None else finish(result)
         return out
+
+    def _run_batch(self, batch: torch.Tensor, fn, float64_fn, module64: list) -> np.ndarray:
+        """``fn(batch)`` as a numpy array, its overflowed rows recomputed with
+        ``float64_fn`` (see :meth:`_map_batches`); ``module64`` caches the float64 copy
+        of the network (a list, empty until it is needed)."""
+        result = fn(batch)
+        bad = _overflowed_rows(result, batch, errors=float64_fn is not None)
+        if bad.any():
+            if float64_fn is None:
+                raise ValueError(
+                    f"X holds {int(bad.sum())} row(s) for which the network's output "
+                    "overflows float32 (about 3.4e38), the precision it computes in: "
+                    "values far outside the training data."
+                )
+            if not module64:
+                module64.append(copy.deepcopy(self.net_.module_).cpu().double().eval())
+            bad = bad.cpu()
+            result = result.cpu().double()
+            result[bad] = float64_fn(module64[0])(batch.cpu()[bad].double())
+        return result.cpu().numpy()
 
     def _encode(self, X) -> np.ndarray:
         """Codes of rows (validated here), as ``transform`` returns them."""
@@ -577,7 +672,7 @@ class _BaseAutoencoder(BaseEstimator):
         if self._is_variational():
             return self._variational_terms(X)[0]
         errors, divide = self._weighted_errors(self._error_scale())
-        return self._map_batches(X, errors, self.n_features_in_, finish=divide)
+        return self._map_errors(X, errors, self.n_features_in_, finish=divide)
 
     def _error_scale(self) -> np.ndarray | None:
         """Per-feature divisor of the reconstruction errors (None: no division).
@@ -586,44 +681,53 @@ class _BaseAutoencoder(BaseEstimator):
         return None
 
     def _weighted_errors(self, scale: np.ndarray | None):
-        """``(errors, divide)``: the batch function of the per-entry loss (NaN where
-        missing) and the CPU map that divides it by ``scale`` in float64 (None when
-        ``scale`` is None)."""
-        module = self.net_.module_
+        """``(make_errors, divide)``: ``make_errors(module)`` is the batch function of
+        ``module``'s per-entry loss (NaN where missing); ``divide`` the CPU map that
+        divides it by ``scale`` in float64 (None when ``scale`` is None)."""
 
-        def errors(batch):
-            return _reconstruction_errors(module, batch, self.loss)
+        def make_errors(module):
+            return lambda batch: _reconstruction_errors(module, batch, self.loss)
 
         if scale is None:
-            return errors, None
+            return make_errors, None
         factors = 1.0 / np.asarray(scale, dtype=np.float64)
-        return errors, lambda loss: loss * factors
+        return make_errors, lambda loss: loss * factors
 
-    def _variational_terms(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Expected per-entry losses under ``q(z | x)`` and the per-row KL term.
+    def _map_errors(self, X, make_fn, n_out: int, scale: bool = True, finish=None):
+        """``_map_batches`` of the batch function ``make_fn(module)``, recomputing rows
+        whose float32 result overflows with a float64 copy of the network."""
+        return self._map_batches(
+            X, make_fn(self.net_.module_), n_out, scale=scale, finish=finish, float64_fn=make_fn
+        )
+
+    def _variational_terms(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """Expected per-entry losses under ``q(z | x)`` (NaN where missing) and the
+        per-row KL term.
 
         The expectation is the mean over ``_ELBO_DRAWS`` reparameterised draws
         ``z = mean + std * eps`` with the same ``eps`` for every row.
         """
-        module = self.net_.module_
         n_features = self.n_features_in_
 
-        def terms(batch):
-            inputs, observed = _network_input(batch)
-            mean, log_var = module.posterior(inputs)
-            std = (0.5 * log_var).exp()
-            generator = torch.Generator().manual_seed(0)
-            draws = torch.randn((_ELBO_DRAWS, mean.shape[1]), generator=generator)
-            errors = torch.zeros_like(inputs)
-            for eps in draws.to(mean):
-                errors += _elementwise_loss(module.decode(mean + std * eps), inputs, self.loss)
-            errors = errors / _ELBO_DRAWS
-            if observed is not None:
-                errors = errors.masked_fill(~observed, float("nan"))
-            kl = gaussian_kl(mean, log_var)
-            return torch.cat([errors, kl[:, None]], dim=1)
+        def make_terms(module):
+            def terms(batch):
+                inputs, observed = _network_input(batch)
+                mean, log_var = module.posterior(inputs)
+                std = (0.5 * log_var).exp()
+                generator = torch.Generator().manual_seed(0)
+                draws = torch.randn((_ELBO_DRAWS, mean.shape[1]), generator=generator)
+                errors = torch.zeros_like(inputs)
+                for eps in draws.to(mean):
+                    errors += _elementwise_loss(module.decode(mean + std * eps), inputs, self.loss)
+                errors = errors / _ELBO_DRAWS
+                if observed is not None:
+                    errors = errors.masked_fill(~observed, float("nan"))
+                kl = gaussian_kl(mean, log_var)
+                return torch.cat([errors, kl[:, None]], dim=1)
 
-        out = self._map_batches(X, terms, n_features + 1)
+            return terms
+
+        out = self._map_errors(X, make_terms, n_features + 1)
         return out[:, :n_features], out[:, n_features]
 
     def _score_samples(self, X) -> np.ndarray:
@@ -644,7 +748,7 @@ class _BaseAutoencoder(BaseEstimator):
             mean = np.nanmean if np.isnan(loss).any() else np.mean
             return mean(loss, axis=1, keepdims=True)
 
-        return -self._map_batches(X, errors, 1, finish=mean_errors)[:, 0]
+        return -self._map_errors(X, errors, 1, finish=mean_errors)[:, 0]
 
     # ------------------------------------------------------------ persistence
     def __getstate__(self):

@@ -8,13 +8,14 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.base import OutlierMixin, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils._set_output import _get_output_config
 
 from . import _weights
 from ._base import _BaseAutoencoder
 from ._callbacks import _TrimmedTraining
 from ._docs import _fill_doc, _partial_fit_doc
+from ._validation import _Number
 
 # Tukey's fence: errors above Q3 + _TUKEY_K * IQR of the training errors are outliers.
 _TUKEY_K = 1.5
@@ -163,14 +164,14 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
 
     _parameter_constraints: dict = {
         **_BaseAutoencoder._parameter_constraints,
-        "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
+        "contamination": [StrOptions({"auto"}), _Number(Real, 0, 0.5, closed="right")],
         "max_samples": [
             StrOptions({"auto"}),
-            Interval(Integral, 1, None, closed="left"),
-            Interval(Real, 0, 1, closed="right"),
+            _Number(Integral, 1, None, closed="left"),
+            _Number(Real, 0, 1, closed="right"),
         ],
-        "trim_fraction": [Interval(Real, 0, 1, closed="left")],
-        "trim_warmup_epochs": [Interval(Integral, 0, None, closed="left")],
+        "trim_fraction": [_Number(Real, 0, 1, closed="left")],
+        "trim_warmup_epochs": [_Number(Integral, 0, None, closed="left")],
     }
 
     def __init__(
@@ -324,9 +325,12 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
             # The score is the ELBO, a likelihood: its terms are not rescaled.
             self.feature_error_scale_ = np.ones(self.n_features_in_)
             return
-        errors, _ = self._weighted_errors(None)
+        make_errors, _ = self._weighted_errors(None)
+        fn, module64 = make_errors(self.net_.module_), []
         with torch.inference_mode():
-            errors = np.vstack([errors(chunk).cpu().numpy() for chunk in dataset.chunks()])
+            errors = np.vstack(
+                [self._run_batch(chunk, fn, make_errors, module64) for chunk in dataset.chunks()]
+            )
         weights = None if dataset.weights is None else dataset.weights.cpu().numpy()
         median = _weights._weighted_median(errors, weights)
         # A feature never observed in the trained rows keeps the plain scaled error.

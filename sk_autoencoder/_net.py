@@ -26,6 +26,43 @@ def _masking_noise(X: torch.Tensor, noise: float, generator) -> torch.Tensor:
 
 _NOISE_TYPES = {"gaussian": _gaussian_noise, "masking": _masking_noise}
 
+# Largest Gaussian noise, as a multiple of the largest spread of the scaled training
+# features: beyond it every feature's signal-to-noise ratio is below 1e-4, and the
+# corrupted rows keep no usable trace of the data.
+_MAX_NOISE_RATIO = 100.0
+
+
+def _check_noise(noise: float, noise_type: str, dataset) -> None:
+    """Refuse a ``noise`` that would leave nothing of the scaled training rows of
+    ``dataset`` (a ``_data._TensorDataset`` or ``_data._SparseDataset``)."""
+    if noise_type == "masking":
+        if noise >= 1:
+            raise ValueError(
+                f"noise={noise} is a masking probability with noise_type='masking' and "
+                "must be below 1."
+            )
+        return
+    if not noise or len(dataset) < 2:
+        return
+    # Two passes over the chunks (a sparse matrix is densified chunk by chunk); missing
+    # entries (NaN) left out.
+    count, total = 0, 0
+    for chunk in dataset.chunks():
+        count = count + (~chunk.isnan()).sum(dim=0)
+        total = total + torch.nansum(chunk.double(), dim=0)
+    count = count.clamp(min=1)
+    mean = total / count
+    var = sum(torch.nansum((c.double() - mean).square(), dim=0) for c in dataset.chunks()) / count
+    spread = float(var.max().sqrt())
+    if spread > 0 and noise > _MAX_NOISE_RATIO * spread:
+        raise ValueError(
+            f"noise={noise} is the standard deviation of the Gaussian corruption, "
+            f"{noise / spread:.3g} times the largest spread (standard deviation) of the "
+            f"scaled training features ({spread:.3g}): the corrupted rows would keep no "
+            f"trace of the data. Use noise of at most {_MAX_NOISE_RATIO:g} times that "
+            "spread (0.05 to 1 is typical with preprocessing='standard')."
+        )
+
 
 class AutoencoderNet(NeuralNet):
     """skorch ``NeuralNet`` whose loss is reconstruction plus the module's penalty.
