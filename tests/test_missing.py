@@ -157,3 +157,19 @@ def test_pandas_na_in_a_frame_works_like_nan(holes):
     b = AutoencoderAnomalyDetector(**TINY).fit(X_missing)
     np.testing.assert_array_equal(a.score_samples(frame), b.score_samples(X_missing))
     assert list(a.score_features(frame).columns) == list("abcdefgh")
+
+
+def test_overflowing_row_with_holes_is_scored_in_float64(holes):
+    # A hole is NaN by design in score_features; an entry whose float32 error overflows
+    # is recomputed in float64: the two must not be confused.
+    _, X_missing, _ = holes
+    detector = AutoencoderAnomalyDetector(**TINY).fit(X_missing)
+    row = np.zeros((2, X_missing.shape[1]))
+    row[:, 0] = np.nan
+    row[0, 1] = 1e25  # its squared error overflows float32
+    features = detector.score_features(row)
+    assert np.isnan(features[:, 0]).all() and np.isfinite(features[:, 1:]).all()
+    assert features[0, 1] > 1e40
+    scores = detector.score_samples(row)
+    np.testing.assert_allclose(scores, -np.nanmean(features, axis=1), rtol=1e-12)
+    assert np.isfinite(scores).all() and scores[0] < scores[1]
