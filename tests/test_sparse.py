@@ -114,3 +114,22 @@ def test_sparse_rows_are_never_densified_as_a_whole(monkeypatch):
     assert fit_peak < 4 * chunk
     assert peak < codes.nbytes + scores.nbytes + 4 * chunk
     assert np.isfinite(codes).all() and np.isfinite(scores).all()
+
+
+def test_training_checks_read_sparse_rows_as_the_dense_ones():
+    # The noise bound and the divergence reference read the training rows chunk by
+    # chunk: a sparse matrix gives the same figures as its dense equivalent.
+    X = sp.random(300, 20, density=0.1, random_state=0, format="csr")
+    messages = []
+    for rows in (X, X.toarray()):
+        with pytest.raises(ValueError, match="standard deviation of the Gaussian") as info:
+            AutoencoderTransformer(max_epochs=2, noise=1e6, random_state=0).fit(rows)
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]
+    references = [
+        dict(AutoencoderTransformer(**TINY).fit(rows).net_.callbacks_)[
+            "divergence_check"
+        ].reference_
+        for rows in (X, X.toarray())
+    ]
+    assert references[0] == pytest.approx(references[1], rel=1e-6) and references[0] > 0
