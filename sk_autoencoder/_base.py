@@ -100,6 +100,13 @@ def _overflowed_rows(result: torch.Tensor, batch: torch.Tensor, errors: bool) ->
     return ~finite.all(dim=1)
 
 
+def _module_rows(dataset):
+    """The training rows as the network sees them (missing entries as
+    :func:`~sk_autoencoder._data._network_input` feeds them), chunk by chunk."""
+    for chunk in dataset.chunks():
+        yield _data._network_input(chunk)[0]
+
+
 class _BaseAutoencoder(BaseEstimator):
     """Shared machinery of the autoencoder estimators.
 
@@ -503,7 +510,7 @@ class _BaseAutoencoder(BaseEstimator):
             # under the lock, the caller's random state left as it was.
             with _seeding._global_rng(seed, net.device):
                 net.initialize()
-        self._prepare_module(net.module_, dataset.X, fresh=not partial)
+        self._prepare_module(net.module_, dataset, fresh=not partial)
         # Dropout and variational draws of the built-in networks: the fit's own stream.
         generator = torch.Generator(device=net.device).manual_seed(seed + 2)
         # A custom module may draw from the global generator: seed it and hold the lock.
@@ -515,21 +522,23 @@ class _BaseAutoencoder(BaseEstimator):
         _check_finite_weights(net.module_)
         observe_codes = getattr(net.module_, "observe_code_range", None)
         if observe_codes is not None:
-            observe_codes(dataset.X, reset=not partial)
+            for i, rows in enumerate(_module_rows(dataset)):
+                observe_codes(rows, reset=not partial and i == 0)
         self._record_training(net, n_kept)
 
-    def _prepare_module(self, module: torch.nn.Module, X: torch.Tensor, fresh: bool) -> None:
+    def _prepare_module(self, module: torch.nn.Module, dataset, fresh: bool) -> None:
         """Show the module the scaled rows it is about to train on: the built-in
         networks record their range (a fresh network exactly theirs, a continued one
         widens it), and ``init="pca"`` starts a fresh network's linear path at PCA's
         solution."""
         observe = getattr(module, "observe_input_range", None)
         if observe is not None:
-            observe(X, reset=fresh)
+            for i, rows in enumerate(_module_rows(dataset)):
+                observe(rows, reset=fresh and i == 0)
         if fresh and self.init == "pca" and getattr(module, "linear_path", True):
             init_linear_path = getattr(module, "init_linear_path", None)
             if init_linear_path is not None:
-                init_linear_path(X)
+                init_linear_path(_module_rows(dataset))
 
     def _record_training(self, net: AutoencoderNet, n_kept: int = 0) -> None:
         """Set ``net_`` and the fitted attributes read from its history.

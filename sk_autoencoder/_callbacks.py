@@ -217,17 +217,23 @@ def _check_finite_weights(module: torch.nn.Module) -> None:
 
 
 # ------------------------------------------------------------- keep the start
-def _mean_loss(module: torch.nn.Module, X: torch.Tensor, loss: str) -> float:
-    """Mean per-entry reconstruction loss of ``module`` on rows ``X``, in eval mode."""
+def _mean_loss(module: torch.nn.Module, dataset, loss: str) -> float:
+    """Mean reconstruction loss of ``module`` over the observed entries of a training
+    dataset's rows, in eval mode (the network sees missing entries as the training
+    batches show them)."""
     was_training = module.training
     module.eval()
+    total, count = 0.0, 0
     with torch.no_grad():
-        total = sum(
-            float(_elementwise_loss(module(batch)[0], batch, loss).double().sum())
-            for batch in X.split(_data._CHUNK_ROWS)
-        )
+        for chunk in dataset.chunks():
+            rows, observed = _network_input(chunk)
+            errors = _elementwise_loss(module(rows)[0], rows, loss)
+            if observed is not None:
+                errors = errors[observed]
+            total += float(errors.double().sum())
+            count += errors.numel()
     module.train(was_training)
-    return total / max(X.numel(), 1)
+    return total / max(count, 1)
 
 
 class _KeepBetterStart(Callback):
@@ -248,14 +254,14 @@ class _KeepBetterStart(Callback):
         self.start_state_ = None
         if len(net.history) or not isinstance(X, torch.utils.data.Dataset):
             return
-        self.start_loss_ = _mean_loss(net.module_, X.X, self.loss)
+        self.start_loss_ = _mean_loss(net.module_, X, self.loss)
         self.start_state_ = {k: v.detach().clone() for k, v in net.module_.state_dict().items()}
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         state, self.start_state_ = self.start_state_, None
         if state is None or not len(net.history):
             return
-        if _mean_loss(net.module_, X.X, self.loss) > self.start_loss_:
+        if _mean_loss(net.module_, X, self.loss) > self.start_loss_:
             net.module_.load_state_dict(state)
 
 

@@ -122,17 +122,30 @@ class GlobalScaler(StandardScaler):
             The fitted scaler.
         """
         super().partial_fit(X, y, sample_weight)
-        if self.with_std:
-            self.scale_ = np.full_like(self.scale_, _common_scale(self.var_, self.scale_))
+        self._set_common_scale()
         return self
 
+    def _set_common_scale(self) -> None:
+        """``scale_`` from the per-feature variances (again after they are mended:
+        :func:`_updated_scaler` restores those of columns a chunk left empty)."""
+        if self.with_std:
+            common = _common_scale(self.var_, self.mean_, self.n_samples_seen_)
+            self.scale_ = np.full_like(self.var_, common)
 
-def _common_scale(var: np.ndarray, scale: np.ndarray) -> float:
-    """Root mean square of the standard deviations of the non-constant features
-    (those ``StandardScaler`` did not set to scale 1 for having no spread); 1 if
-    every feature is constant or a variance is not finite."""
-    varying = ~((scale == 1.0) & (var < 1.0)) & (var > 0)
-    if not varying.any() or not np.isfinite(var).all():
+
+def _common_scale(var: np.ndarray, mean: np.ndarray, n_samples) -> float:
+    """Root mean square of the standard deviations of the non-constant features; 1 if
+    every feature is constant or a variance overflowed. NaN variances (columns with
+    no observed entry yet) do not count. Constant is ``StandardScaler``'s rule (a
+    variance within the float64 error bound of the two-pass algorithm), which gives
+    those features scale 1."""
+    if np.isinf(var).any():
+        return 1.0
+    eps = np.finfo(np.float64).eps
+    with np.errstate(invalid="ignore", over="ignore"):
+        varying = var > n_samples * eps * var + (n_samples * mean * eps) ** 2
+    varying &= np.isfinite(var)
+    if not varying.any():
         return 1.0
     var = var[varying]
     # Factored so that the mean of huge variances cannot overflow.
@@ -159,7 +172,10 @@ _PREPROCESSING: dict[str, _Preprocessing] = {
         {"mean_": 0.0, "var_": 0.0, "scale_": 1.0},
     ),
     "global": _Preprocessing(
-        GlobalScaler, _standard_affine, lambda scaler: [scaler.mean_, scaler.var_]
+        GlobalScaler,
+        _standard_affine,
+        lambda scaler: [scaler.mean_, scaler.var_],
+        {"mean_": 0.0, "var_": 0.0, "scale_": 1.0},
     ),
     "minmax": _Preprocessing(
         MinMaxScaler,
@@ -206,6 +222,9 @@ def _updated_scaler(scaler, X, weights: np.ndarray | None = None, copy_first: bo
         for start, stop, rows in _data._row_chunks(X):
             chunk_weights = weights[start:stop] if weighted else None
             seen |= _partial_fit_chunk(scaler, rows, chunk_weights, seen)
+    set_common_scale = getattr(scaler, "_set_common_scale", None)
+    if set_common_scale is not None:
+        set_common_scale()
     _check_scaler_finite(scaler)
     return scaler
 

@@ -14,7 +14,7 @@ training net never need to know which network they hold:
 - ``posterior(X) -> (mean, log_variance)`` (optional) makes the module variational:
   the estimators then score rows by their ELBO and offer ``sample``;
 - ``observe_input_range(X, reset)`` (optional, :class:`AutoencoderModule` has it) is
-  called with the scaled rows of every training call before training, and
+  called with the scaled rows of every training call (chunk by chunk) before training, and
   ``observe_code_range(X, reset)`` after it; the built-in networks clip the input of
   their hidden layers to those ranges (:meth:`AutoencoderModule.clip_input`,
   :meth:`AutoencoderModule.clip_code`);
@@ -457,8 +457,8 @@ class DenseAutoencoder(_DenseLayers):
 
         Parameters
         ----------
-        X : Tensor of shape (n_samples, n_features)
-            Scaled training rows.
+        X : Tensor of shape (n_samples, n_features) or iterable of Tensor
+            Scaled training rows, or chunks of them (read once).
         """
         if not self.linear_path:
             raise ValueError("init_linear_path needs a network built with linear_path=True.")
@@ -472,20 +472,28 @@ class DenseAutoencoder(_DenseLayers):
         self.decoder_linear.bias.copy_(mean.to(weight))
 
 
-def _principal_axes(X: torch.Tensor, n_components: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean and the ``n_components`` leading principal axes (rows) of ``X``, float64.
+def _principal_axes(X, n_components: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and the ``n_components`` leading principal axes (rows) of the rows ``X``
+    (a tensor, or an iterable of row chunks read once), in float64.
 
     Axes beyond the rank of ``X`` (more components than features or rows) are
     zero, so their codes are zero."""
-    n_features = X.shape[1]
-    total = torch.zeros(n_features, dtype=torch.float64, device=X.device)
-    for chunk in X.split(_CHUNK_ROWS):
-        total += chunk.double().sum(dim=0)
-    mean = total / max(len(X), 1)
-    cov = torch.zeros((n_features, n_features), dtype=torch.float64, device=X.device)
-    for chunk in X.split(_CHUNK_ROWS):
-        centred = chunk.double() - mean
-        cov += centred.T @ centred
+    chunks = X.split(_CHUNK_ROWS) if isinstance(X, torch.Tensor) else X
+    total = gram = None
+    n_rows = 0
+    for chunk in chunks:
+        chunk = chunk.double()
+        if total is None:
+            total = chunk.new_zeros(chunk.shape[1])
+            gram = chunk.new_zeros((chunk.shape[1], chunk.shape[1]))
+        total += chunk.sum(dim=0)
+        gram += chunk.T @ chunk
+        n_rows += len(chunk)
+    n_features = total.shape[0]
+    mean = total / max(n_rows, 1)
+    # One pass over the rows: the scaled rows are centred or near it, so the
+    # cancellation in X'X - n m m' costs little precision in float64.
+    cov = gram - n_rows * torch.outer(mean, mean)
     eigenvalues, eigenvectors = torch.linalg.eigh(cov)
     order = torch.argsort(eigenvalues, descending=True)[:n_components]
     axes = eigenvectors[:, order].T
