@@ -70,8 +70,9 @@ class _BatchIterator:
             rows = order if rows is None else rows[order]
         for start in range(0, stop, self.batch_size):
             window = slice(start, start + self.batch_size)
-            # All rows in order: a view, no gather copy.
-            batch = X[window] if rows is None else X[rows[window]]
+            # All rows in order: a view, no gather copy. Otherwise index_select, a
+            # third of the time of X[indices] for batches of a few hundred rows.
+            batch = X[window] if rows is None else X.index_select(0, rows[window])
             yield batch, batch
 
 
