@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import EpochTimer, PassthroughScoring
+from skorch.callbacks import Callback, EpochTimer, PassthroughScoring
 
 
 # Input corruptions of denoising autoencoders, by ``noise_type``: each returns a noisy
@@ -22,6 +22,16 @@ def _masking_noise(X: torch.Tensor, noise: float, generator) -> torch.Tensor:
 
 
 _NOISE_TYPES = {"gaussian": _gaussian_noise, "masking": _masking_noise}
+
+# The events skorch sends on every training step (and validation batch).
+_STEP_EVENTS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
+
+
+def _implements(callback, event: str) -> bool:
+    """Whether ``callback`` does something on ``event`` (``Callback``'s methods do
+    nothing)."""
+    method = getattr(callback, event, None)
+    return getattr(method, "__func__", method) is not getattr(Callback, event, None)
 
 
 class AutoencoderNet(NeuralNet):
@@ -51,6 +61,26 @@ class AutoencoderNet(NeuralNet):
             ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
             ("valid_loss", PassthroughScoring(name="valid_loss")),
         ]
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        # skorch calls every callback on every event; on the events of each step,
+        # only those that act on them are called (listed here, for these epochs).
+        self._step_listeners = {
+            event: [getattr(self, event)]  # the net's own (history records)
+            + [getattr(cb, event) for _, cb in self.callbacks_ if _implements(cb, event)]
+            for event in _STEP_EVENTS
+        }
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        finally:
+            del self._step_listeners
+
+    def notify(self, method_name, **cb_kwargs):
+        listeners = getattr(self, "_step_listeners", None)
+        if listeners is None or method_name not in listeners:
+            return super().notify(method_name, **cb_kwargs)
+        for listener in listeners[method_name]:
+            listener(self, **cb_kwargs)
 
     def _set_training(self, training=True):
         # skorch sets the mode before every batch; walking the module tree each time
