@@ -32,7 +32,7 @@ from ._callbacks import (
 from ._data import _BatchIterator, _TensorDataset, _TensorValidSplit
 from ._losses import _LOSSES, _check_domain, _elementwise_loss, _ReconstructionLoss
 from ._net import _NOISE_TYPES, AutoencoderNet
-from ._optimizers import _OPTIMIZERS, _optimizer_class
+from ._optimizers import _OPTIMIZERS, _optimizer_class, _optimizer_kwargs
 from ._validation import _check_numeric_columns
 from .modules import (
     _ACTIVATIONS,
@@ -334,6 +334,7 @@ class _BaseAutoencoder(BaseEstimator):
             criterion__loss=self.loss,
             optimizer=_optimizer_class(self.optimizer),
             optimizer__weight_decay=self.weight_decay,
+            **{f"optimizer__{k}": v for k, v in _optimizer_kwargs(self.optimizer, device).items()},
             lr=self.learning_rate,
             max_epochs=self.max_epochs,
             batch_size=batch_size,
