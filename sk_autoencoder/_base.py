@@ -21,7 +21,7 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.callbacks import Callback, EarlyStopping, PrintLog
 
-from . import _data, _scaling, _state
+from . import _data, _scaling, _state, _threads
 from ._callbacks import (
     _check_finite_weights,
     _DivergenceCheck,
@@ -443,7 +443,10 @@ class _BaseAutoencoder(BaseEstimator):
         out_dtype = np.float32 if X.dtype == np.float32 else np.float64
         out = np.empty((X.shape[0], n_out), dtype=out_dtype)
         device = self._device
-        with torch.inference_mode():
+        work = min(X.shape[0], _data._CHUNK_ROWS) * _threads._forward_flops_per_row(
+            self.net_.module_
+        )
+        with torch.inference_mode(), _threads._thread_limit(work, device):
             for start in range(0, X.shape[0], _data._CHUNK_ROWS):
                 stop = start + _data._CHUNK_ROWS
                 rows = X[start:stop]

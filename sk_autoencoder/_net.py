@@ -7,6 +7,8 @@ import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PassthroughScoring
 
+from ._threads import _forward_flops_per_row, _thread_limit
+
 
 # Input corruptions of denoising autoencoders, by ``noise_type``: each returns a noisy
 # copy of ``X`` (never in place: ``X`` is also the target). Drawn on the CPU
@@ -70,8 +72,11 @@ class AutoencoderNet(NeuralNet):
             + [getattr(cb, event) for _, cb in self.callbacks_ if _implements(cb, event)]
             for event in _STEP_EVENTS
         }
+        # The thread count the step's work calls for (see ``_threads``).
+        work = 3 * self.batch_size * _forward_flops_per_row(self.module_)  # forward + backward
         try:
-            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+            with _thread_limit(work, self.device):
+                return super().fit_loop(X, y, epochs=epochs, **fit_params)
         finally:
             del self._step_listeners
 
