@@ -17,18 +17,20 @@ import textwrap
 from collections.abc import Sequence
 from numbers import Integral, Real
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-import numpy as np
-import pandas as pd
-from sklearn.utils._param_validation import Hidden, Interval, Options, StrOptions
-
-from . import persistence
-from ._detector import AutoencoderAnomalyDetector
-from ._transformer import AutoencoderTransformer
+# numpy, pandas, scikit-learn and the estimators (torch) are imported by the
+# functions that need them, so that `sk-autoencoder --help` starts in a blink.
+if TYPE_CHECKING:
+    import pandas as pd
 
 _PROG = "sk-autoencoder"
-_ESTIMATORS = {"transformer": AutoencoderTransformer, "detector": AutoencoderAnomalyDetector}
+# The estimator behind each --estimator key, by its name in the package (imported
+# when first needed) or as a class.
+_ESTIMATORS: dict[str, str | type] = {
+    "transformer": "AutoencoderTransformer",
+    "detector": "AutoencoderAnomalyDetector",
+}
 _FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
 
@@ -36,14 +38,32 @@ class _InputError(Exception):
     """A problem with the user's files or tables: reported in one line, exit code 2."""
 
 
+def _estimator(key: str) -> type:
+    """The estimator class of an ``--estimator`` key."""
+    cls = _ESTIMATORS[key]
+    if isinstance(cls, str):
+        import sk_autoencoder
+
+        cls = getattr(sk_autoencoder, cls)
+    return cls
+
+
+def _estimator_classes() -> dict[str, type]:
+    return {key: _estimator(key) for key in _ESTIMATORS}
+
+
 # ------------------------------------------------------------------ model files
 # The only two functions that know the model file format.
 def _save_model(model, path) -> None:
+    from . import persistence
+
     # skops format: a model file from someone else loads without running its code.
     _atomic_write(path, lambda tmp: persistence.dump(model, tmp))
 
 
 def _load_model(path):
+    from . import persistence
+
     path = Path(path)
     if not path.is_file():
         raise _InputError(f"model file not found: {path}")
@@ -51,7 +71,7 @@ def _load_model(path):
         model = persistence.load(path)
     except Exception as exc:
         raise _InputError(f"cannot read a model from {path}: {exc}") from exc
-    if not isinstance(model, tuple(_ESTIMATORS.values())):
+    if not isinstance(model, tuple(_estimator_classes().values())):
         raise _InputError(f"{path} does not hold an sk-autoencoder model.")
     return model
 
@@ -67,6 +87,8 @@ def _format_of(path) -> str:
 
 
 def _read_table(path) -> pd.DataFrame:
+    import pandas as pd
+
     fmt = _format_of(path)
     if not Path(path).is_file():
         raise _InputError(f"input file not found: {path}")
@@ -107,6 +129,9 @@ def _names(columns) -> str:
 
 def _features(table: pd.DataFrame, id_column: str | None, model=None) -> pd.DataFrame:
     """The numeric feature columns, checked; in the model's column order if given."""
+    import numpy as np
+    import pandas as pd
+
     if id_column is not None:
         if id_column not in table.columns:
             raise _InputError(f"--id-column {id_column!r} is not a column of the table.")
@@ -231,6 +256,8 @@ def _reader(constraints) -> _ValueReader | str | None:
     """How the command line reads a parameter with these sklearn constraints:
     a :class:`_ValueReader`, ``"flag"`` for a boolean, or None when no form of the
     parameter can be typed (only Python objects: classes, callables)."""
+    from sklearn.utils._param_validation import Hidden, Interval, Options, StrOptions
+
     words, forms, boolean = {}, [], False
     none = False
     for constraint in constraints:
@@ -369,7 +396,7 @@ class _ParameterOption(NamedTuple):
 def _default_text(name: str, flag: bool = False) -> str:
     defaults = {
         key: _value_text(inspect.signature(cls).parameters[name].default, flag)
-        for key, cls in _ESTIMATORS.items()
+        for key, cls in _estimator_classes().items()
         if name in inspect.signature(cls).parameters
     }
     if len(set(defaults.values())) == 1:
@@ -380,19 +407,20 @@ def _default_text(name: str, flag: bool = False) -> str:
 def _parameter_options() -> list[_ParameterOption]:
     """One option per estimator parameter that a command line can express, in
     signature order (the transformer's, then those of the detector only)."""
+    estimators = _estimator_classes()
     takers: dict[str, list[str]] = {}
-    for key, cls in _ESTIMATORS.items():
+    for key, cls in estimators.items():
         for name in inspect.signature(cls).parameters:
             takers.setdefault(name, []).append(key)
     readers = {}
     for name, keys in takers.items():
-        constraints = _ESTIMATORS[keys[0]]._parameter_constraints.get(name)
+        constraints = estimators[keys[0]]._parameter_constraints.get(name)
         if name not in _NOT_ON_COMMAND_LINE and constraints is not None:
             reader = _reader(constraints)
             if reader is not None:
                 readers[name] = reader
     flags = {name: "--" + name.replace("_", "-") for name in readers}
-    docs = {key: _parameter_docs(cls) for key, cls in _ESTIMATORS.items()}
+    docs = {key: _parameter_docs(cls) for key, cls in estimators.items()}
     options = []
     for name, reader in readers.items():
         keys = takers[name]
@@ -432,7 +460,7 @@ def _show_progress(args) -> bool:
 
 
 def _cmd_fit(args) -> int:
-    model = _ESTIMATORS[args.estimator](**_estimator_params(args))
+    model = _estimator(args.estimator)(**_estimator_params(args))
     table = _read_table(args.input)
     X = _features(table, args.id_column)
     if _show_progress(args):
@@ -450,8 +478,10 @@ def _cmd_fit(args) -> int:
 
 
 def _cmd_transform(args) -> int:
+    import pandas as pd
+
     model = _load_model(args.model)
-    if not isinstance(model, AutoencoderTransformer):
+    if not isinstance(model, _estimator("transformer")):
         raise _InputError(
             "transform needs a model fitted with --estimator transformer; use score for a "
             "detector."
@@ -465,8 +495,11 @@ def _cmd_transform(args) -> int:
 
 
 def _cmd_score(args) -> int:
+    import numpy as np
+    import pandas as pd
+
     model = _load_model(args.model)
-    if not isinstance(model, AutoencoderAnomalyDetector):
+    if not isinstance(model, _estimator("detector")):
         raise _InputError(
             "score needs a model fitted with --estimator detector; use transform for a "
             "transformer."
@@ -524,6 +557,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser : argparse.ArgumentParser
         The parser, with one sub-parser per command.
     """
+    return _build_parser(fit_options=True)
+
+
+def _build_parser(fit_options: bool) -> argparse.ArgumentParser:
+    """The parser; the estimator parameters' ``fit`` options (which import the
+    estimators, and so torch) only with ``fit_options``."""
     parser = argparse.ArgumentParser(
         prog=_PROG,
         description=(
@@ -580,7 +619,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fit.add_argument("--id-column", metavar="NAME", help=id_help)
     groups = {}
-    for option in _parameter_options():
+    for option in _parameter_options() if fit_options else []:
         shared = len(option.estimators) == len(_ESTIMATORS)
         title = (
             "estimator parameters"
@@ -664,7 +703,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     status : int
         0 on success, 2 for a usage or input error (reported in one line on stderr).
     """
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # The command is the first argument that is not an option; only fit needs the
+    # estimators' parameters (and so torch) to build its options.
+    command = next((arg for arg in argv if not arg.startswith("-")), None)
+    parser = _build_parser(fit_options=command == "fit")
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help and argparse's own usage errors

@@ -55,7 +55,6 @@ import os
 from collections.abc import Sequence
 from typing import IO
 
-import skops.io as sio
 from torch import nn
 
 from . import modules as _modules
@@ -123,6 +122,8 @@ def dump(estimator: _BaseAutoencoder, file: str | os.PathLike | IO[bytes]) -> No
             "dump saves sk-autoencoder estimators; use skops.io.dump for other objects, "
             f"got {type(estimator).__name__}."
         )
+    import skops.io as sio  # here, not at import: it loads pytest and dask.array
+
     sio.dump(estimator, file)
 
 
@@ -162,6 +163,8 @@ def load(
     >>> type(load(buffer)).__name__
     'AutoencoderAnomalyDetector'
     """
+    import skops.io as sio
+
     trusted_types = [*TRUSTED_TYPES, *(trusted or [])]
     if hasattr(file, "read"):
         return sio.loads(file.read(), trusted=trusted_types)
