@@ -8,6 +8,7 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PassthroughScoring
 
 from ._threads import _forward_flops_per_row, _thread_limit
+from .modules import AutoencoderModule
 
 
 # Input corruptions of denoising autoencoders, by ``noise_type``: each returns a noisy
@@ -34,6 +35,16 @@ def _implements(callback, event: str) -> bool:
     nothing)."""
     method = getattr(callback, event, None)
     return getattr(method, "__func__", method) is not getattr(Callback, event, None)
+
+
+def _no_penalty(module) -> bool:
+    """Whether ``module``'s regularization is the base class's, with no penalty on:
+    always zero, so adding it (and its backward step) is skipped."""
+    return (
+        isinstance(module, AutoencoderModule)
+        and type(module).regularization is AutoencoderModule.regularization
+        and not (module.sparsity or module.contractive)
+    )
 
 
 class AutoencoderNet(NeuralNet):
@@ -107,6 +118,6 @@ class AutoencoderNet(NeuralNet):
         reconstruction, *extras = y_pred if isinstance(y_pred, tuple) else (y_pred,)
         loss = self.criterion_(reconstruction, y_true)
         regularization = getattr(self.module_, "regularization", None)
-        if regularization is not None:
+        if regularization is not None and not _no_penalty(self.module_):
             loss = loss + regularization(X, reconstruction, *extras)
         return loss
