@@ -252,37 +252,60 @@ def bench_inference(args) -> None:
 
 
 # -------------------------------------------------------------------- threads
-THREAD_CASES = [  # (n_features, hidden_layer_sizes, code, batch_size)
-    (20, (32,), 4, 256),
-    (50, (64, 32), 8, 256),
-    (64, (128, 64), 8, 200),
-    (50, (64, 32), 8, 2048),
-    (100, (256, 128), 16, 256),
-    (200, (512, 256), 32, 256),
-    (100, (256, 128), 16, 2048),
-    (500, (1024, 512), 64, 256),
-    (200, (512, 256), 32, 2048),
-    (500, (1024, 512), 64, 1024),
+NETWORKS = [  # (n_features, hidden_layer_sizes, code)
+    (20, (32,), 4),
+    (50, (64, 32), 8),
+    (64, (128, 64), 8),
+    (100, (256, 128), 16),
+    (200, (512, 256), 32),
+    (500, (1024, 512), 64),
+]
+# (network index, "train" or "infer", rows per step): training batches and inference
+# chunks (16384 rows, the estimators' chunk size; fewer for a small call).
+THREAD_CASES = [
+    (0, "train", 256),
+    (1, "train", 256),
+    (2, "train", 200),
+    (1, "train", 2048),
+    (3, "train", 256),
+    (4, "train", 256),
+    (3, "train", 2048),
+    (5, "train", 256),
+    (4, "train", 2048),
+    (5, "train", 1024),
+    (1, "infer", 1000),
+    (1, "infer", 4096),
+    (1, "infer", 16384),
+    (2, "infer", 16384),
+    (3, "infer", 16384),
+    (4, "infer", 16384),
+    (5, "infer", 16384),
 ]
 
 
-def step_seconds(n_features, hidden, code, batch_size, threads, min_seconds=0.3) -> float:
-    """Median seconds of a training step (forward, backward, fused Adam) on ``threads``."""
+def step_seconds(network, kind: str, rows: int, threads: int, min_seconds=0.3) -> float:
+    """Median seconds of a step on ``threads``: a training step (forward, backward,
+    fused Adam) or an inference chunk (no-grad forward)."""
+    n_features, hidden, code = network
 
     def run():
         torch.manual_seed(0)
         module = DenseAutoencoder(n_features, code, hidden)
         optimizer = torch.optim.Adam(module.parameters(), lr=1e-3, fused=True)
-        X = torch.randn(batch_size * 8, n_features)
+        X = torch.randn(rows * 4, n_features)
         steps = []
         start = time.perf_counter()
         while time.perf_counter() - start < min_seconds or len(steps) < 5:
-            batch = X[(len(steps) % 8) * batch_size :][:batch_size]
+            batch = X[(len(steps) % 4) * rows :][:rows]
             t = time.perf_counter()
-            optimizer.zero_grad()
-            loss = nn.functional.mse_loss(module(batch)[0], batch)
-            loss.backward()
-            optimizer.step()
+            if kind == "train":
+                optimizer.zero_grad()
+                loss = nn.functional.mse_loss(module(batch)[0], batch)
+                loss.backward()
+                optimizer.step()
+            else:
+                with torch.inference_mode():
+                    module(batch)[0].numpy()
             steps.append(time.perf_counter() - t)
         return statistics.median(steps[2:])
 
@@ -298,9 +321,9 @@ def bench_threads(args) -> None:
     counts = sorted({1, 2, ALL_THREADS} & set(range(1, ALL_THREADS + 1)))
     n_load = args.load_processes or os.cpu_count() or 1
     print(
-        f"thread policy: seconds per training step (forward, backward, fused Adam), median; "
-        f"the policy gives one thread per {_FLOPS_PER_THREAD / 1e6:.0f} MFLOP of work per "
-        f"step, up to {ALL_THREADS}; torch {torch.__version__}, {os.cpu_count()} CPUs"
+        f"thread policy: milliseconds per step, median; the policy gives one thread per "
+        f"{_FLOPS_PER_THREAD / 1e6:.0f} MFLOP of work per step, up to {ALL_THREADS}; "
+        f"torch {torch.__version__}, {os.cpu_count()} CPUs"
     )
     for loaded in (False, True):
         stop = multiprocessing.Event()
@@ -311,27 +334,29 @@ def bench_threads(args) -> None:
                 w.start()
             time.sleep(1.0)
         try:
-            state = f"with {n_load} busy processes" if loaded else "idle"
+            state = f"with {n_load} busy processes" if loaded else "no load of ours"
             print(f"\n{state}, load average {os.getloadavg()[0]:.2f}")
-            header = f"{'network':<18} {'batch':>6} {'MFLOP/step':>10}"
-            header += "".join(f" {f'{n} thr ms':>9}" for n in counts)
+            header = f"{'network':<18} {'step':>5} {'rows':>6} {'MFLOP':>8}"
+            header += "".join(f" {f'{n} thr':>8}" for n in counts)
             header += f" {'policy':>6} {'best':>5} {'policy/best':>11}"
             print(header)
-            for n_features, hidden, code, batch_size in THREAD_CASES:
+            for index, kind, rows in THREAD_CASES:
+                network = NETWORKS[index]
+                n_features, hidden, code = network
                 n_weights = sum(
                     p.numel() for p in DenseAutoencoder(n_features, code, hidden).parameters()
                 )
-                work = 6.0 * n_weights * batch_size
+                work = (6.0 if kind == "train" else 2.0) * n_weights * rows
                 seconds = {n: [] for n in counts}
                 for _ in range(args.repeats):
                     for n in counts:
-                        seconds[n].append(step_seconds(n_features, hidden, code, batch_size, n))
+                        seconds[n].append(step_seconds(network, kind, rows, n))
                 seconds = {n: statistics.median(s) for n, s in seconds.items()}
                 best = min(seconds, key=seconds.get)
                 policy = _threads_for(work, ALL_THREADS)
                 sizes = "-".join(str(s) for s in (n_features, *hidden, code))
-                line = f"{sizes:<18} {batch_size:>6} {work / 1e6:>10.1f}"
-                line += "".join(f" {seconds[n] * 1e3:>9.2f}" for n in counts)
+                line = f"{sizes:<18} {kind:>5} {rows:>6} {work / 1e6:>8.1f}"
+                line += "".join(f" {seconds[n] * 1e3:>8.2f}" for n in counts)
                 line += f" {policy:>6} {best:>5} {seconds[policy] / seconds[best]:>11.2f}"
                 print(line, flush=True)
         finally:

@@ -81,8 +81,9 @@ n_components : int, default={n_components}
 
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling, dropout and the validation split.
-        The same integer gives the same results on CPU. PyTorch's global random
-        state is left as it was.
+        The same integer gives the same results on CPU, for the thread count the
+        user guide's "Speed and threads" rule gives. PyTorch's global random state
+        is left as it was.
 
     device : {{"cpu", "cuda", "auto"}}, default="cpu"
         Where the network is trained and run; ``"auto"`` picks CUDA when available.

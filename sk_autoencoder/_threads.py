@@ -20,7 +20,8 @@ of the results; the count chosen depends only on the network, the batch size and
 caller's setting, so the same ``random_state`` gives the same results run to run.
 With PyTorch's OpenMP backend (its builds for Linux, macOS and Windows), the count is
 a setting of the calling thread: fits running at once in several Python threads each
-set and restore their own.
+set and restore their own. (As after any ``torch.set_num_threads``, a thread whose
+first torch call comes while another thread's fit runs starts from that fit's count.)
 """
 
 from __future__ import annotations
