@@ -9,7 +9,6 @@ networks and their ``input_shape`` rules in ``modules``, the training callbacks 
 
 from __future__ import annotations
 
-import copy
 from contextlib import contextmanager
 from numbers import Integral, Real
 
@@ -28,6 +27,7 @@ from ._callbacks import (
     _EpochProgressBar,
     _InterruptGuard,
     _noop,
+    _print_epoch_row,
 )
 from ._data import _BatchIterator, _TensorDataset, _TensorValidSplit
 from ._losses import _LOSSES, _check_domain, _elementwise_loss, _ReconstructionLoss
@@ -46,6 +46,19 @@ from .modules import (
 # seed) serve every row, so scores are deterministic and do not depend on which
 # other rows share the call.
 _ELBO_DRAWS = 16
+
+
+def _snapshot(state):
+    """A copy of a nested torch state (``state_dict()``): tensors cloned, dicts and
+    lists rebuilt, other values shared. ``copy.deepcopy`` gives the same through each
+    tensor's ``__deepcopy__``, several times slower, on every ``partial_fit`` call."""
+    if isinstance(state, torch.Tensor):
+        return state.detach().clone()
+    if isinstance(state, dict):
+        return {k: _snapshot(v) for k, v in state.items()}
+    if isinstance(state, (list, tuple)):
+        return type(state)(_snapshot(v) for v in state)
+    return state
 
 
 class _BaseAutoencoder(BaseEstimator):
@@ -187,7 +200,7 @@ class _BaseAutoencoder(BaseEstimator):
         """Fit from scratch (or continue, with ``warm_start``); ``epochs`` overrides
         ``max_epochs`` (the first ``partial_fit`` call trains ``partial_fit_epochs``
         and, with ``subsample=False``, on every row of its chunk)."""
-        self._validate_params()
+        # The parameters were validated by fit's or partial_fit's _fit_context.
         if self.warm_start and hasattr(self, "net_"):
             return self._warm_fit(X)
         _check_numeric_columns(self, X)
@@ -201,6 +214,7 @@ class _BaseAutoencoder(BaseEstimator):
         if epochs is not None:
             net.max_epochs = epochs
         self._train(net, X_t, seed)
+        self.n_samples_seen_ = X.shape[0]
         return X_t.numpy()
 
     def _warm_fit(self, X) -> np.ndarray:
@@ -209,6 +223,7 @@ class _BaseAutoencoder(BaseEstimator):
         X = self._check_training_chunk(X)
         X_t = self._training_tensor(self._training_rows(X, self._continuation_seed()))
         self._continue_training(X_t, self.max_epochs)
+        self.n_samples_seen_ += X.shape[0]
         return X_t.numpy()
 
     def _base_seed(self) -> int:
@@ -249,6 +264,7 @@ class _BaseAutoencoder(BaseEstimator):
                 self._set_affine()
             X_t = self._training_tensor(X)
             self._continue_training(X_t, self.partial_fit_epochs)
+            self.n_samples_seen_ += X.shape[0]
             return X_t.numpy()
 
     def _continue_training(self, X_t: torch.Tensor, epochs: int) -> None:
@@ -262,8 +278,8 @@ class _BaseAutoencoder(BaseEstimator):
         net = self.net_
         n_done = len(net.history)
         seed = self._continuation_seed()
-        weights = copy.deepcopy(net.module_.state_dict())
-        optimizer_state = copy.deepcopy(net.optimizer_.state_dict())
+        weights = _snapshot(net.module_.state_dict())
+        optimizer_state = _snapshot(net.optimizer_.state_dict())
         net.max_epochs = epochs
         try:
             self._train(net, X_t, seed, partial=True)
@@ -366,6 +382,8 @@ class _BaseAutoencoder(BaseEstimator):
         an initialised net (its ``max_epochs`` more epochs).
         """
         dataset = _TensorDataset(X_t.to(net.device))
+        # A continuation appends epochs to a history the fitted curves already hold.
+        n_kept = len(net.history) if partial and hasattr(self, "loss_curve_") else 0
         # Seed torch's global generator (weight init, dropout) without disturbing the
         # caller's: fork_rng restores it afterwards.
         with torch.random.fork_rng(devices=[] if net.device == "cpu" else None):
@@ -376,17 +394,26 @@ class _BaseAutoencoder(BaseEstimator):
                 net.fit(dataset, None)
         net.module_.eval()
         _check_finite_weights(net.module_)
-        self._record_training(net)
+        self._record_training(net, n_kept)
 
-    def _record_training(self, net: AutoencoderNet) -> None:
-        """Set ``net_`` and the fitted attributes read from its history."""
+    def _record_training(self, net: AutoencoderNet, n_kept: int = 0) -> None:
+        """Set ``net_`` and the fitted attributes read from its history.
+
+        The curves' first ``n_kept`` entries (epochs of earlier calls, whose history
+        rows a continuation does not change) are kept and only the new epochs read,
+        so that a long run of ``partial_fit`` calls does not re-read a growing
+        history on every call.
+        """
         history = net.history
         self.net_ = net
         self.n_components_ = self.n_components
         self.n_iter_ = len(history)
-        self.loss_curve_ = [float(v) for v in history[:, "train_loss"]]
+        new = slice(n_kept, None)
+        kept = getattr(self, "loss_curve_", [])[:n_kept]
+        self.loss_curve_ = kept + [float(v) for v in history[new, "train_loss"]]
         if self.early_stopping:
-            self.validation_scores_ = [-float(v) for v in history[:, "valid_loss"]]
+            kept = getattr(self, "validation_scores_", [])[:n_kept]
+            self.validation_scores_ = kept + [-float(v) for v in history[new, "valid_loss"]]
             self.best_validation_score_ = max(self.validation_scores_)
         elif hasattr(self, "validation_scores_"):
             del self.validation_scores_, self.best_validation_score_
@@ -412,9 +439,9 @@ class _BaseAutoencoder(BaseEstimator):
             ),
         ]
         if self.verbose == 1:
-            callbacks.append(("progress_bar", _EpochProgressBar(self.max_epochs)))
+            callbacks.append(("progress_bar", _EpochProgressBar()))
         elif self.verbose == 2:
-            callbacks.append(("print_log", PrintLog()))
+            callbacks.append(("print_log", PrintLog(sink=_print_epoch_row)))
         for i, cb in enumerate(self.callbacks or []):
             if isinstance(cb, tuple):
                 callbacks.append(cb)

@@ -4,7 +4,7 @@
 - :class:`_DivergenceCheck` and :func:`_check_finite_weights`: a loss or weight that
   stops being finite raises :class:`~sk_autoencoder.TrainingDivergedError`.
 - :class:`_TrimmedTraining`: robust training on contaminated data (the detector).
-- :class:`_EpochProgressBar`: ``verbose=1``.
+- :class:`_EpochProgressBar`: ``verbose=1``; :func:`_print_epoch_row`: ``verbose=2``.
 
 A new training behaviour (clipping, a schedule) is a callback here, added to the list
 that ``_BaseAutoencoder._make_callbacks`` builds.
@@ -13,6 +13,8 @@ that ``_BaseAutoencoder._make_callbacks`` builds.
 from __future__ import annotations
 
 import math
+import re
+import sys
 import warnings
 
 import torch
@@ -158,16 +160,44 @@ class _TrimmedTraining(Callback):
 
 
 # ------------------------------------------------------------------ progress
-class _EpochProgressBar(Callback):
-    """A tqdm bar over epochs, showing the latest losses."""
+# A progress bar written to a log file or a pipe refreshes at most this often, so the
+# log holds a few states rather than one per epoch.
+_LOG_REFRESH_SECONDS = 10.0
+_ANSI_CODES = re.compile(r"\x1b\[[0-9;]*m")
 
-    def __init__(self, total: int) -> None:
-        self.total = total
+
+def _is_terminal(stream) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except ValueError:  # a closed stream
+        return False
+
+
+class _EpochProgressBar(Callback):
+    """``verbose=1``: a tqdm bar over the epochs of one training call.
+
+    The total is the number of epochs that call runs (``max_epochs`` for ``fit``,
+    ``partial_fit_epochs`` for a ``partial_fit`` call), read from the net when
+    training starts. The final state stays on screen (and in notebooks and logs);
+    a bar that stops short of its total (early stopping) says so. On a stream that
+    is not a terminal the bar is plain ASCII and refreshes every few seconds.
+    """
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         from tqdm.auto import tqdm
 
-        self.bar_ = tqdm(total=self.total, desc="epochs", unit="epoch", leave=False)
+        stream = sys.stderr
+        terminal = _is_terminal(stream)
+        self.bar_ = tqdm(
+            total=net.max_epochs,
+            desc="epochs",
+            unit="epoch",
+            leave=True,
+            file=stream,
+            ascii=None if terminal else True,
+            mininterval=0.1 if terminal else _LOG_REFRESH_SECONDS,
+        )
 
     def on_epoch_end(self, net, **kwargs):
         row = net.history[-1]
@@ -176,6 +206,17 @@ class _EpochProgressBar(Callback):
         self.bar_.update(1)
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
+        if self.bar_.n < self.bar_.total:
+            self.bar_.set_description("epochs (stopped early)", refresh=False)
         self.bar_.close()
         # A closed bar still holds the stream it wrote to, which cannot be pickled.
         del self.bar_
+
+
+def _print_epoch_row(text: str) -> None:
+    """``verbose=2``'s sink for skorch's ``PrintLog``: its table, with the colour
+    codes that mark the best values only where stdout is a terminal."""
+    stream = sys.stdout
+    if not _is_terminal(stream):
+        text = _ANSI_CODES.sub("", text)
+    print(text, file=stream, flush=True)

@@ -97,16 +97,6 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
         Threshold on ``score_samples``: ``decision_function = score_samples -
         offset_``.
 
-    decision_scores_ : ndarray of shape (n_samples,)
-        Outlier scores of the training rows, higher is more abnormal (the
-        reconstruction errors, ``-score_samples``). Named as in PyOD.
-
-    threshold_ : float
-        ``-offset_``: the threshold on ``decision_scores_``, as in PyOD.
-
-    labels_ : ndarray of shape (n_samples,)
-        Training labels as in PyOD: 1 for outliers, 0 for inliers.
-
     Notes
     -----
     The defaults were chosen on 33 ADBench tabular datasets, training on
@@ -124,16 +114,29 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
     the cost of 0.01 average precision); other widths, deeper networks,
     dropout, early stopping and min-max scaling did not help.
 
-    Coming from ``pyod.models.auto_encoder.AutoEncoder``: PyOD's
-    ``decision_function(X)`` (higher is more abnormal) is ``-score_samples(X)``
-    here; PyOD's ``predict`` (1 outlier, 0 inlier) corresponds to
-    ``predict(X) == -1``; ``decision_scores_``, ``threshold_`` and ``labels_``
-    carry PyOD's meaning. Parameters: ``hidden_neuron_list`` is
-    ``(*hidden_layer_sizes, n_components)`` (PyOD's last entry is the code
-    width), ``epoch_num`` is ``max_epochs``, ``lr`` is ``learning_rate``,
-    ``dropout_rate`` is ``dropout``, ``optimizer_params={{"weight_decay": w}}`` is
-    ``weight_decay=w``, ``preprocessing=True`` is ``preprocessing="standard"``,
-    and ``contamination=0.1`` (PyOD's default) has the same meaning here. PyOD's
+    Conventions: this estimator follows scikit-learn's (those of
+    :class:`~sklearn.ensemble.IsolationForest`) and only those. PyOD's detectors
+    use the opposite signs; :class:`sk_autoencoder.pyod.PyODAutoencoder` wraps
+    this estimator with PyOD's conventions for PyOD's combination and model
+    selection tools. Reading PyOD's names here:
+
+    ======================================  ==========================================
+    PyOD (higher = more abnormal, 1 = out)  here
+    ======================================  ==========================================
+    ``decision_function(X)``                ``-score_samples(X)``
+    ``predict(X)`` (1 outlier, 0 inlier)    ``(predict(X) == -1).astype(int)``
+    ``decision_scores_`` (training rows)    ``-score_samples(X_train)``
+    ``threshold_``                          ``-offset_``
+    ``labels_`` (training rows)             ``(predict(X_train) == -1).astype(int)``
+    ======================================  ==========================================
+
+    Parameters of ``pyod.models.auto_encoder.AutoEncoder``:
+    ``hidden_neuron_list`` is ``(*hidden_layer_sizes, n_components)`` (PyOD's
+    last entry is the code width), ``epoch_num`` is ``max_epochs``, ``lr`` is
+    ``learning_rate``, ``dropout_rate`` is ``dropout``,
+    ``optimizer_params={{"weight_decay": w}}`` is ``weight_decay=w``,
+    ``preprocessing=True`` is ``preprocessing="standard"``, and
+    ``contamination=0.1`` (PyOD's default) has the same meaning here. PyOD's
     ``batch_norm`` has no counterpart.
 
     {notes}
@@ -266,7 +269,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
         """
         self._set_error_scale(self._fit(X))
         # Score the caller's rows through the same path as score_samples, so that
-        # predict on the training data reproduces labels_ exactly.
+        # predict on the training data reproduces the threshold's share exactly.
         self._set_threshold(self._score_samples(self._check_X(X)))
         return self
 
@@ -282,10 +285,10 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
         "        outlier threshold from that chunk.",
         extra="""
         ``offset_`` is then set as in :meth:`fit`, from the scores of this chunk's
-        rows under the updated network and scaling, and ``decision_scores_``,
-        ``threshold_`` and ``labels_`` describe this chunk. Scores of earlier chunks
-        came from an earlier network, so they are not pooled: the threshold is as
-        good as one chunk is large and representative.
+        rows under the updated network and scaling: with a float
+        ``contamination``, ``predict`` flags that share of this chunk's rows.
+        Scores of earlier chunks came from an earlier network, so they are not
+        pooled: the threshold is as good as one chunk is large and representative.
 """,
     )
 
@@ -319,16 +322,13 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
         return None if self._is_variational() else self.feature_error_scale_
 
     def _set_threshold(self, scores: np.ndarray) -> None:
-        """Set ``offset_`` and the PyOD-style attributes from training-row scores."""
+        """Set ``offset_`` from training-row scores."""
         if self.contamination == "auto":
             errors = -scores
             q1, q3 = np.percentile(errors, [25, 75])
             self.offset_ = -float(q3 + _TUKEY_K * (q3 - q1))
         else:
             self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
-        self.decision_scores_ = -scores
-        self.threshold_ = -self.offset_
-        self.labels_ = (scores < self.offset_).astype(int)
 
     def score_samples(self, X) -> np.ndarray:
         """Negative reconstruction error of each row; lower is more abnormal.

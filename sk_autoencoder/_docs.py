@@ -199,6 +199,12 @@ n_features_in_ : int
     n_components_ : int
         Width of the code.
 
+    n_samples_seen_ : int
+        Number of rows the estimator has processed, as in
+        :class:`~sklearn.decomposition.IncrementalPCA`: ``fit`` sets it to the rows
+        of ``X``; each ``partial_fit`` call (and a ``fit`` that continues training
+        with ``warm_start=True``) adds the rows of its chunk.
+
     scaler_ : StandardScaler, MinMaxScaler or None
         The fitted scaling, per ``preprocessing``.
 
@@ -254,10 +260,10 @@ _PARTIAL_FIT = """\
         chunk, and so is the scaling until more chunks arrive (``batch_size="auto"``
         also resolves from it). Each call first updates the scaling statistics with
         ``X`` (the incremental ``partial_fit`` of the scaler), then trains
-        ``partial_fit_epochs`` epochs on ``X``. ``n_iter_`` and ``loss_curve_`` keep
-        accumulating. A fitted estimator (from ``fit``) continues the same way.
-        :class:`dask_ml.wrappers.Incremental` calls this method to train on a Dask
-        array chunk by chunk.
+        ``partial_fit_epochs`` epochs on ``X``. ``n_iter_``, ``loss_curve_`` and
+        ``n_samples_seen_`` keep accumulating. A fitted estimator (from ``fit``)
+        continues the same way. :class:`dask_ml.wrappers.Incremental` calls this
+        method to train on a Dask array chunk by chunk.
 {extra}
         Parameters
         ----------

@@ -8,6 +8,7 @@ with pandas; the format follows the file extension (``.csv``, ``.parquet`` or ``
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import inspect
 import os
 import re
@@ -86,6 +87,17 @@ def _format_of(path) -> str:
     return _FORMATS[suffix]
 
 
+def _check_output_format(path) -> None:
+    """Fail before any work when ``path``'s format cannot be written here."""
+    if _format_of(path) == "parquet" and not any(
+        importlib.util.find_spec(engine) for engine in ("pyarrow", "fastparquet")
+    ):
+        raise _InputError(
+            f"cannot write {path}: Parquet needs pyarrow, which is not installed "
+            '(pip install ".[parquet]" or pip install pyarrow), or write a .csv file.'
+        )
+
+
 def _read_table(path) -> pd.DataFrame:
     import pandas as pd
 
@@ -117,8 +129,11 @@ def _write_table(table: pd.DataFrame, path) -> None:
     fmt = _format_of(path)
     if fmt == "csv":
         _atomic_write(path, lambda tmp: table.to_csv(tmp, index=False))
-    else:
+        return
+    try:
         _atomic_write(path, lambda tmp: table.to_parquet(tmp, index=False))
+    except ImportError as exc:  # an engine that is installed but does not import
+        raise _InputError(f"cannot write {path}: {exc}") from exc
 
 
 def _names(columns) -> str:
@@ -486,7 +501,7 @@ def _cmd_transform(args) -> int:
             "transform needs a model fitted with --estimator transformer; use score for a "
             "detector."
         )
-    _format_of(args.output)
+    _check_output_format(args.output)
     table = _read_table(args.input)
     X = _features(table, args.id_column, model)
     codes = pd.DataFrame(model.transform(X), columns=model.get_feature_names_out())
@@ -506,7 +521,7 @@ def _cmd_score(args) -> int:
         )
     if args.top_k < 0:
         raise _InputError(f"--top-k must be >= 0, got {args.top_k}.")
-    _format_of(args.output)
+    _check_output_format(args.output)
     table = _read_table(args.input)
     X = _features(table, args.id_column, model)
     # The estimator's own rules, whatever the architecture (the ELBO of a variational

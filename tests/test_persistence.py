@@ -2,11 +2,13 @@
 
 import io
 import pickle
+import re
 import warnings
 import zipfile
 
 import numpy as np
 import pytest
+import sklearn
 import skops.io as sio
 import torch
 from _shared import ESTIMATORS, SMALL, assert_same_outputs, correlated_rows
@@ -205,8 +207,34 @@ def test_versions_recorded_and_major_change_warns(X):
     assert not hasattr(restored, "_torch_version")
 
     future = {**model.__getstate__(), "_sk_autoencoder_version": "7.0.0"}
-    with pytest.warns(InconsistentVersionWarning, match="saved with sk-autoencoder 7.0.0"):
+    with pytest.warns(InconsistentVersionWarning, match="saved with sk-autoencoder 7.0.0") as rec:
         AutoencoderAnomalyDetector.__new__(AutoencoderAnomalyDetector).__setstate__(future)
+    warning = rec[0].message
+    assert (warning.library, warning.original_version) == ("sk-autoencoder", "7.0.0")
+    assert warning.estimator_name == "AutoencoderAnomalyDetector"
+    assert warning.original_sklearn_version == sklearn.__version__
+    # A pre-release of the same series is the same series: no warning.
+    same = {**model.__getstate__(), "_torch_version": f"{torch.__version__.split('+')[0]}rc1"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        AutoencoderAnomalyDetector.__new__(AutoencoderAnomalyDetector).__setstate__(same)
+
+
+def test_version_warning_is_caught_by_sklearns_filter(X):
+    """Users silence scikit-learn's InconsistentVersionWarning; that filter covers ours."""
+    from sklearn.exceptions import InconsistentVersionWarning as SklearnWarning
+
+    model = AutoencoderTransformer(**SMALL).fit(X)
+    # Same length, another major version: the pickle stays valid.
+    other = "9" + torch.__version__[1:]
+    old = pickle.dumps(model).replace(torch.__version__.encode(), other.encode())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.simplefilter("ignore", SklearnWarning)
+        restored = pickle.loads(old)
+    assert_same_outputs(model, restored, X)
+    with pytest.warns(SklearnWarning, match=f"saved with torch {re.escape(other)}"):
+        pickle.loads(old)
 
 
 def test_state_holding_a_net_object_still_loads(X):
