@@ -58,6 +58,10 @@ class AutoencoderNet(NeuralNet):
     standard deviation ``noise``, or zeroing with probability ``noise`` for
     ``noise_type="masking"``), drawn from ``noise_generator``; the targets and the
     validation batches stay clean, which makes a denoising autoencoder.
+
+    The epochs run with the thread count that ``_threads`` gives the work of one step,
+    and on the events of every step (``on_batch_begin``, ``on_batch_end``,
+    ``on_grad_computed``) only the callbacks that implement them are called.
     """
 
     def __init__(self, *args, noise=0.0, noise_type="gaussian", noise_generator=None, **kwargs):
@@ -83,8 +87,10 @@ class AutoencoderNet(NeuralNet):
             + [getattr(cb, event) for _, cb in self.callbacks_ if _implements(cb, event)]
             for event in _STEP_EVENTS
         }
-        # The thread count the step's work calls for (see ``_threads``).
-        work = 3 * self.batch_size * _forward_flops_per_row(self.module_)  # forward + backward
+        # The thread count the step's work calls for (see ``_threads``): forward and
+        # backward pass of a batch.
+        rows = min(self.batch_size, len(X)) if self.batch_size > 0 else len(X)
+        work = 3 * rows * _forward_flops_per_row(self.module_)
         try:
             with _thread_limit(work, self.device):
                 return super().fit_loop(X, y, epochs=epochs, **fit_params)
