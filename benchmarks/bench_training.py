@@ -269,7 +269,7 @@ def bench_training(args) -> object:
         f"{ALL_THREADS} threads by default; load average {os.getloadavg()[0]:.2f}\n"
     )
     print(f"{'':<48} {'s/epoch':>8} {'vs hand':>8} {'vs limit':>9} {'last loss':>10}")
-    limit = flops / statistics.median(rates[ALL_THREADS])
+    limit = flops / max(statistics.median(rate) for rate in rates.values())
     for name, seconds, loss in rows:
         loss_text = f"{loss:>10.4f}" if loss is not None else ""
         ratios = f"{seconds / base:>8.2f} {seconds / limit:>9.1f}"
