@@ -7,12 +7,13 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 from sklearn.base import OutlierMixin, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils._set_output import _get_output_config
 
 from ._base import _BaseAutoencoder
 from ._callbacks import _TrimmedTraining
 from ._docs import _fill_doc, _partial_fit_doc
+from ._validation import _Number
 
 # Tukey's fence: errors above Q3 + _TUKEY_K * IQR of the training errors are outliers.
 _TUKEY_K = 1.5
@@ -159,14 +160,14 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
 
     _parameter_constraints: dict = {
         **_BaseAutoencoder._parameter_constraints,
-        "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
+        "contamination": [StrOptions({"auto"}), _Number(Real, 0, 0.5, closed="right")],
         "max_samples": [
             StrOptions({"auto"}),
-            Interval(Integral, 1, None, closed="left"),
-            Interval(Real, 0, 1, closed="right"),
+            _Number(Integral, 1, None, closed="left"),
+            _Number(Real, 0, 1, closed="right"),
         ],
-        "trim_fraction": [Interval(Real, 0, 1, closed="left")],
-        "trim_warmup_epochs": [Interval(Integral, 0, None, closed="left")],
+        "trim_fraction": [_Number(Real, 0, 1, closed="left")],
+        "trim_warmup_epochs": [_Number(Integral, 0, None, closed="left")],
     }
 
     def __init__(
@@ -313,8 +314,11 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
             # The score is the ELBO, a likelihood: its terms are not rescaled.
             self.feature_error_scale_ = np.ones(self.n_features_in_)
             return
-        errors = self._map_batches(
-            X_scaled, self._weighted_errors(None), self.n_features_in_, scale=False
+        errors = self._map_errors(
+            X_scaled,
+            lambda module: self._weighted_errors(None, module),
+            self.n_features_in_,
+            scale=False,
         )
         self.feature_error_scale_ = np.maximum(np.median(errors, axis=0), _MIN_ERROR_SCALE)
 

@@ -22,6 +22,7 @@ import torch
 from packaging.version import InvalidVersion, Version
 from skorch.history import History
 
+from . import _seeding
 from ._version import __version__
 from .exceptions import InconsistentVersionWarning
 
@@ -135,8 +136,9 @@ def _rebuild_net(estimator, record: dict):
         **{f"module__{k}": v for k, v in record["module_kwargs"].items()},
     )
     # initialize() draws initial weights from torch's global generator; they are
-    # overwritten at once, and the caller's random stream must not move.
-    with torch.random.fork_rng(devices=[]):
+    # overwritten at once, and neither the caller's random stream nor a seeded fit in
+    # another thread may move.
+    with _seeding._global_rng(None, "cpu"):
         net.initialize()
     net.module_.load_state_dict(_to_torch(record["state_dict"], device))
     net.module_.eval()

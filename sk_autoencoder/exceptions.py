@@ -7,14 +7,15 @@ from sklearn.exceptions import (
     InconsistentVersionWarning as _SklearnInconsistentVersionWarning,
 )
 
-__all__ = ["InconsistentVersionWarning", "TrainingDivergedError"]
+__all__ = ["InconsistentVersionWarning", "TrainingDivergedError", "TrainingInterruptedWarning"]
 
 
 class TrainingDivergedError(RuntimeError):
-    """Raised when the training loss or a network weight stops being finite.
+    """Raised when training diverges: the loss stops being finite, or grows by orders
+    of magnitude and does not come back, or a network weight stops being finite.
 
     The estimator is left as it was before ``fit``: no fitted attribute points to the
-    diverged network.
+    diverged network. The message names the learning rate to lower.
 
     Examples
     --------
@@ -115,3 +116,11 @@ class InconsistentVersionWarning(_SklearnInconsistentVersionWarning):
             f"{self.current_version}, a different major version; its outputs may differ. "
             "Refit it, or load it with the version it was saved with."
         )
+
+
+class TrainingInterruptedWarning(UserWarning):
+    """``fit`` was interrupted (Ctrl-C, ``KeyboardInterrupt``) after at least one epoch.
+
+    The estimator is fitted with the weights of the best completed epoch; the message
+    says which. The command line turns it into exit code 130 after saving that model.
+    """

@@ -3,6 +3,7 @@
 import io
 import pickle
 import re
+import tracemalloc
 import warnings
 import zipfile
 
@@ -245,3 +246,93 @@ def test_state_holding_a_net_object_still_loads(X):
     restored.__setstate__(legacy)
     assert restored.net_ is model.net_
     assert_same_outputs(model, restored, X)
+
+
+# ------------------------------------------------------------------ hostile files
+def _with_member(data: bytes, name: str, content: bytes) -> bytes:
+    """A copy of the zip archive ``data`` with one more member."""
+    buffer = io.BytesIO(data)
+    with zipfile.ZipFile(buffer, "a") as archive:
+        archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def _declaring(data: bytes, name: str, size: int) -> bytes:
+    """``data`` whose central directory claims that member ``name`` decompresses to
+    ``size`` bytes (as a crafted archive would), the rest unchanged."""
+    raw = bytearray(data)
+    start = 0
+    while True:
+        entry = raw.find(b"PK\x01\x02", start)
+        name_length = int.from_bytes(raw[entry + 28 : entry + 30], "little")
+        if raw[entry + 46 : entry + 46 + name_length] == name.encode():
+            raw[entry + 24 : entry + 28] = size.to_bytes(4, "little")
+            return bytes(raw)
+        start = entry + 4
+
+
+@pytest.fixture(scope="module")
+def saved(X):
+    buffer = io.BytesIO()
+    dump(AutoencoderTransformer(**SMALL).fit(X), buffer)
+    return buffer.getvalue()
+
+
+def test_declared_sizes_are_checked_before_skops_reads(saved, monkeypatch):
+    read = []
+    monkeypatch.setattr(sio, "loads", lambda *a, **k: read.append(1))
+    bomb = _declaring(_with_member(saved, "bomb.npy", b"\0" * 1000), "bomb.npy", 4_000_000_000)
+    assert zipfile.ZipFile(io.BytesIO(bomb)).getinfo("bomb.npy").file_size == 4_000_000_000
+    tracemalloc.start()
+    try:
+        message = r"declares 400\d+ bytes once decompressed, more than max_size=1073741824"
+        with pytest.raises(ValueError, match=message):
+            load(io.BytesIO(bomb))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 10 * len(bomb)  # nothing was decompressed
+    # A real deflate bomb, 50 MB of zeros in 50 kB, under a smaller limit.
+    buffer = io.BytesIO(saved)
+    with zipfile.ZipFile(buffer, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("zeros.npy", b"\0" * 50_000_000)
+    assert len(buffer.getvalue()) < 1_000_000
+    with pytest.raises(ValueError, match="max_size=10000000"):
+        load(io.BytesIO(buffer.getvalue()), max_size=10_000_000)
+    assert read == []
+    # The limits are the caller's to raise.
+    load(io.BytesIO(buffer.getvalue()), max_size=None)
+    assert read == [1]
+
+
+def test_member_count_is_checked(saved, tmp_path):
+    buffer = io.BytesIO(saved)
+    with zipfile.ZipFile(buffer, "a") as archive:
+        for i in range(10_001):
+            archive.writestr(f"m{i}", b"")
+    path = tmp_path / "many.skops"
+    path.write_bytes(buffer.getvalue())
+    n_members = len(zipfile.ZipFile(io.BytesIO(saved)).infolist()) + 10_001
+    with pytest.raises(ValueError, match=f"holds {n_members} archive members, more than max_"):
+        load(path)
+    assert isinstance(load(path, max_members=None), AutoencoderTransformer)
+
+
+def test_load_returns_only_our_estimators(tmp_path):
+    from sklearn.linear_model import LogisticRegression
+
+    for obj, name in [
+        ({"a": 1}, "builtins.dict"),
+        (LogisticRegression(), "sklearn.linear_model._logistic.LogisticRegression"),
+    ]:
+        buffer = io.BytesIO()
+        sio.dump(obj, buffer)  # types skops itself trusts
+        assert sio.loads(buffer.getvalue()) is not None
+        with pytest.raises(TypeError, match=f"holds a {re.escape(name)}, not an sk-autoencoder"):
+            load(io.BytesIO(buffer.getvalue()))
+        # Unless the caller asks for that type.
+        assert type(load(io.BytesIO(buffer.getvalue()), trusted=[name])) is type(obj)
+    not_zip = tmp_path / "model.skops"
+    not_zip.write_bytes(b"not a zip archive")
+    with pytest.raises(ValueError, match="not a model written by dump"):
+        load(not_zip)
