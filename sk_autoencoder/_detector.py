@@ -6,10 +6,12 @@ from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
+import torch
 from sklearn.base import OutlierMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils._set_output import _get_output_config
 
+from . import _weights
 from ._base import _BaseAutoencoder
 from ._callbacks import _TrimmedTraining
 from ._docs import _fill_doc, _partial_fit_doc
@@ -89,10 +91,12 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
 
     feature_error_scale_ : ndarray of shape (n_features,)
         Each feature's median reconstruction error on the training rows (at
-        least 1e-6). Errors are divided by it before they are averaged into
-        ``score_samples``, so that a feature the network cannot predict well on
-        normal rows does not drown the others. All ones with
-        ``architecture="variational"``, whose score is the ELBO.
+        least 1e-6), over its observed entries and weighted by ``sample_weight``;
+        1 for a feature with no observed entry among the rows trained on. Errors
+        are divided by it before they are averaged into ``score_samples``, so
+        that a feature the network cannot predict well on normal rows does not
+        drown the others. All ones with ``architecture="variational"``, whose
+        score is the ELBO.
 
     offset_ : float
         Threshold on ``score_samples``: ``decision_function = score_samples -
@@ -253,31 +257,37 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
         return callbacks
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Train the autoencoder on ``X`` and set the outlier threshold.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training rows; they may contain outliers.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training rows; they may contain outliers, and missing values (NaN).
         y : Ignored
             Not used, present for API consistency.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row in the training loss, the scaling statistics, the
+            trimming and the threshold's quantiles (see the Notes); None weighs
+            every row alike.
 
         Returns
         -------
         self : AutoencoderAnomalyDetector
             The fitted estimator.
         """
-        self._set_error_scale(self._fit(X))
+        self._set_error_scale(self._fit(X, sample_weight))
         # Score the caller's rows through the same path as score_samples, so that
         # predict on the training data reproduces the threshold's share exactly.
-        self._set_threshold(self._score_samples(self._check_X(X)))
+        X = self._check_X(X)
+        self._set_threshold(self._score_samples(X), _weights._check_weights(sample_weight, X))
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y=None):
-        self._set_error_scale(self._partial_fit(X))
-        self._set_threshold(self._score_samples(self._check_X(X)))
+    def partial_fit(self, X, y=None, sample_weight=None):
+        self._set_error_scale(self._partial_fit(X, sample_weight))
+        X = self._check_X(X)
+        self._set_threshold(self._score_samples(X), _weights._check_weights(sample_weight, X))
         return self
 
     partial_fit.__doc__ = _partial_fit_doc(
@@ -293,9 +303,9 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
 """,
     )
 
-    def _training_rows(self, X: np.ndarray, seed: int) -> np.ndarray:
-        """A random subsample of ``max_samples`` rows (all rows if there are fewer)."""
-        n_samples = X.shape[0]
+    def _training_indices(self, n_samples: int, seed: int) -> np.ndarray | None:
+        """A random subsample of ``max_samples`` rows (None: all rows, if there are
+        no more)."""
         if self.max_samples == "auto":
             n_train = min(_AUTO_MAX_SAMPLES, n_samples)
         elif isinstance(self.max_samples, Integral):
@@ -303,43 +313,52 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
         else:
             n_train = max(1, int(self.max_samples * n_samples))
         if n_train == n_samples:
-            return X
+            return None
         rows = np.random.RandomState(seed).choice(n_samples, n_train, replace=False)
-        return X[np.sort(rows)]
+        return np.sort(rows)
 
-    def _set_error_scale(self, X_scaled: np.ndarray) -> None:
+    def _set_error_scale(self, dataset) -> None:
         """Set ``feature_error_scale_``: each feature's median reconstruction error
-        on the scaled rows the network was trained on."""
+        on the rows the network was trained on (a training dataset), over their
+        observed entries and with their weights."""
         if self._is_variational():
             # The score is the ELBO, a likelihood: its terms are not rescaled.
             self.feature_error_scale_ = np.ones(self.n_features_in_)
             return
-        errors = self._map_errors(
-            X_scaled,
-            lambda module: self._weighted_errors(None, module),
-            self.n_features_in_,
-            scale=False,
-        )
-        self.feature_error_scale_ = np.maximum(np.median(errors, axis=0), _MIN_ERROR_SCALE)
+        make_errors, _ = self._weighted_errors(None)
+        fn, module64 = make_errors(self.net_.module_), []
+        with torch.inference_mode():
+            errors = np.vstack(
+                [self._run_batch(chunk, fn, make_errors, module64) for chunk in dataset.chunks()]
+            )
+        weights = None if dataset.weights is None else dataset.weights.cpu().numpy()
+        median = _weights._weighted_median(errors, weights)
+        # A feature never observed in the trained rows keeps the plain scaled error.
+        median = np.where(np.isnan(median), 1.0, median)
+        self.feature_error_scale_ = np.maximum(median, _MIN_ERROR_SCALE)
 
     def _error_scale(self) -> np.ndarray | None:
         return None if self._is_variational() else self.feature_error_scale_
 
-    def _set_threshold(self, scores: np.ndarray) -> None:
-        """Set ``offset_`` from training-row scores."""
+    def _set_threshold(self, scores: np.ndarray, weights: np.ndarray | None = None) -> None:
+        """Set ``offset_`` from training-row scores and the rows' sample weights (None:
+        all equal)."""
         if self.contamination == "auto":
             errors = -scores
-            q1, q3 = np.percentile(errors, [25, 75])
+            q1, q3 = _weights._weighted_percentile(errors, weights, [25, 75])
             self.offset_ = -float(q3 + _TUKEY_K * (q3 - q1))
         else:
-            self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
+            self.offset_ = float(
+                _weights._weighted_percentile(scores, weights, 100.0 * self.contamination)
+            )
 
     def score_samples(self, X) -> np.ndarray:
         """Negative reconstruction error of each row; lower is more abnormal.
 
         The error is the mean over features of :meth:`score_features`: the
         per-entry ``loss`` in the space scaled by ``preprocessing``, divided by
-        the feature's typical training error ``feature_error_scale_``.
+        the feature's typical training error ``feature_error_scale_``; over the
+        row's observed entries when some are missing (NaN).
 
         With ``architecture="variational"``, the score is instead each row's ELBO
         (in nats, a sum over features rather than a mean), as described under
@@ -347,7 +366,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows to score.
 
         Returns
@@ -362,7 +381,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows to score.
 
         Returns
@@ -377,7 +396,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows to label.
 
         Returns
@@ -393,15 +412,18 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
         Each entry is the loss of one feature of one row in the scaled space
         divided by ``feature_error_scale_``, that feature's median loss on the
         training rows: 1 is a typical error, 50 an error fifty times the usual
-        one. ``score_samples(X) == -score_features(X).mean(axis=1)``. With
+        one; NaN for a missing entry.
+        ``score_samples(X) == -np.nanmean(score_features(X), axis=1)`` (the plain
+        mean when nothing is missing). With
         ``architecture="variational"``, each entry is the loss expected under the
         posterior ``q(z | x)`` and the rule becomes ``score_samples(X) ==
-        -score_features(X).sum(axis=1) - KL - c`` (the ELBO; ``KL`` and ``c`` as
-        described under ``architecture``).
+        -np.nansum(score_features(X), axis=1) - KL - c`` (the ELBO; ``KL`` and
+        ``c`` as described under ``architecture``, ``c`` counting observed
+        entries).
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows to explain.
 
         Returns
