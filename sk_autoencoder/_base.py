@@ -470,20 +470,21 @@ class _BaseAutoencoder(BaseEstimator):
         return hasattr(self.net_.module_, "posterior")
 
     def _elementwise_errors(self, X: np.ndarray) -> np.ndarray:
-        """Per-entry reconstruction loss of validated rows, in the scaled space.
+        """Per-entry errors of validated rows, in the scaled space: those whose row
+        mean is the score (:meth:`_scored_errors`).
 
         For a variational model, the loss expected under the posterior.
         """
         if self._is_variational():
             return self._variational_terms(X)[0]
-        errors = self._weighted_errors(self._error_scale())
-        return self._map_batches(X, errors, self.n_features_in_)
+        return self._map_batches(X, self._scored_errors(), self.n_features_in_)
 
-    def _error_scale(self) -> np.ndarray | None:
-        """Per-feature divisor of the reconstruction errors (None: no division).
+    def _scored_errors(self):
+        """Batch function: the per-entry errors whose row mean is the score.
 
-        The detector divides by each feature's typical training error."""
-        return None
+        Here the plain per-entry loss; the detector divides it by each feature's
+        typical training error and adds its neighbour term."""
+        return self._weighted_errors(None)
 
     def _weighted_errors(self, scale: np.ndarray | None):
         """Batch function: per-entry loss, divided by ``scale`` unless it is None."""
@@ -529,7 +530,7 @@ class _BaseAutoencoder(BaseEstimator):
             constant = _LOSSES[self.loss].log_likelihood_constant * errors.shape[1]
             return -errors.sum(axis=1) - kl - constant
         # Row means per batch: never an (n_samples, n_features) array of errors.
-        errors = self._weighted_errors(self._error_scale())
+        errors = self._scored_errors()
 
         def mean_errors(batch):
             return errors(batch).double().mean(dim=1, keepdim=True)

@@ -112,6 +112,13 @@ def _check_finite_weights(module: torch.nn.Module) -> None:
 
 
 # ------------------------------------------------------------- robust training
+def _kept_rows(errors: torch.Tensor, trim_fraction: float) -> torch.Tensor:
+    """Sorted indices of the rows a trimmed loss keeps: all but the
+    ``int(trim_fraction * n)`` rows of largest error (at least one row)."""
+    n_keep = max(1, len(errors) - int(trim_fraction * len(errors)))
+    return torch.sort(torch.topk(errors, n_keep, largest=False).indices)[0]
+
+
 class _TrimmedTraining(Callback):
     """Robust training on contaminated data: a trimmed reconstruction loss.
 
@@ -148,8 +155,7 @@ class _TrimmedTraining(Callback):
                 ]
             )
         module.train(was_training)
-        n_keep = max(1, len(X) - int(self.trim_fraction * len(X)))
-        dataset_train.rows = torch.sort(torch.topk(errors, n_keep, largest=False).indices)[0]
+        dataset_train.rows = _kept_rows(errors, self.trim_fraction)
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         # The dataset may be reused (partial_fit); start from all rows again.

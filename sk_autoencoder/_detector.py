@@ -6,20 +6,23 @@ from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
+import torch
 from sklearn.base import OutlierMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils._set_output import _get_output_config
 
 from ._base import _BaseAutoencoder
-from ._callbacks import _TrimmedTraining
+from ._callbacks import _kept_rows, _TrimmedTraining
 from ._docs import _fill_doc, _partial_fit_doc
+from ._neighbors import _kth_neighbor_gaps, _reference_rows
 
 # Tukey's fence: errors above Q3 + _TUKEY_K * IQR of the training errors are outliers.
 _TUKEY_K = 1.5
 # Rows the network trains on with max_samples="auto".
 _AUTO_MAX_SAMPLES = 1000
-# Floor of feature_error_scale_, so that a feature reconstructed (almost) exactly on
-# the training rows does not divide by zero.
+# Floor of feature_error_scale_ and neighbor_distance_scale_, so that a feature
+# reconstructed (almost) exactly on the training rows, or rows with many exact
+# duplicates, do not divide by zero.
 _MIN_ERROR_SCALE = 1e-6
 
 
@@ -40,11 +43,13 @@ _MIN_ERROR_SCALE = 1e-6
 class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
     """Unsupervised outlier detection by autoencoder reconstruction error.
 
-    Rows the network reconstructs badly are abnormal. The API and sign conventions
-    are those of :class:`~sklearn.ensemble.IsolationForest`: ``score_samples`` is
-    higher for normal rows (it is the negative reconstruction error),
-    ``decision_function = score_samples - offset_`` is negative for outliers and
-    ``predict`` returns +1 for inliers and -1 for outliers.
+    Rows the network reconstructs badly are abnormal, and so are rows far from the
+    training rows it reconstructs well (the neighbour term, ``n_neighbors``). The
+    API and sign conventions are those of
+    :class:`~sklearn.ensemble.IsolationForest`: ``score_samples`` is higher for
+    normal rows (it is minus the per-feature errors of :meth:`score_features`,
+    averaged), ``decision_function = score_samples - offset_`` is negative for
+    outliers and ``predict`` returns +1 for inliers and -1 for outliers.
 
     Parameters
     ----------
@@ -55,9 +60,10 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
         the expected share of outliers: ``offset_`` is that quantile of the
         training ``score_samples``, so ``predict`` flags that share of the
         training rows. ``"auto"`` applies Tukey's fence to the training
-        reconstruction errors: a row is an outlier when its error exceeds
+        errors (``-score_samples``): a row is an outlier when its error exceeds
         ``Q3 + 1.5 * (Q3 - Q1)``, with Q1 and Q3 the quartiles of the training
-        errors.
+        errors. No rule on the training scores tracks the true share of
+        anomalies (see Notes): set a float when you know it.
 
     max_samples : "auto", int or float in (0, 1], default="auto"
         How many rows the network trains on, as in
@@ -82,24 +88,49 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
         Epochs on all rows before trimming starts, so that the errors used to
         choose the trimmed rows come from a network that has learnt something.
 
+    n_neighbors : int or None, default=10
+        The neighbour term of the score: each row's squared difference, per
+        feature in the scaled space, to its ``n_neighbors``-th nearest reference
+        row (all of them when there are fewer), divided by
+        ``neighbor_distance_scale_``. The reference rows ``neighbor_rows_`` are
+        the training rows the trained network reconstructs best: all but the
+        ``trim_fraction`` share with the largest errors, as the trimmed loss
+        keeps, drawn down to at most 400 rows (with ``random_state``). The term
+        finds rows that keep the relations between the columns, so that the
+        network reconstructs them well, but lie where few normal rows are. None
+        scores by reconstruction error alone. Not used with
+        ``architecture="variational"``, whose score is the ELBO.
+
     Attributes
     ----------
     {fitted_attributes}
 
     feature_error_scale_ : ndarray of shape (n_features,)
-        Each feature's median reconstruction error on the training rows (at
-        least 1e-6). Errors are divided by it before they are averaged into
-        ``score_samples``, so that a feature the network cannot predict well on
-        normal rows does not drown the others. All ones with
+        What each feature's reconstruction error is divided by: its median error
+        on the training rows (at least 1e-6), so that a feature the network
+        cannot predict well on normal rows does not drown the others, times the
+        median over the training rows of their mean error so divided, so that
+        the reconstruction term of a typical training row is 1. All ones with
         ``architecture="variational"``, whose score is the ELBO.
+
+    neighbor_rows_ : ndarray of shape (n_reference, n_features) or None
+        The reference rows of the neighbour term (see ``n_neighbors``), in the
+        scaled space, float32, in their order in the training data. None with
+        ``n_neighbors=None`` or ``architecture="variational"``.
+
+    neighbor_distance_scale_ : float or None
+        What the neighbour term is divided by: the median over the training rows
+        of their mean squared difference to the ``n_neighbors``-th nearest
+        reference row (at least 1e-6), so that the neighbour term of a typical
+        training row is 1. None where ``neighbor_rows_`` is.
 
     offset_ : float
         Threshold on ``score_samples``: ``decision_function = score_samples -
         offset_``.
 
     decision_scores_ : ndarray of shape (n_samples,)
-        Outlier scores of the training rows, higher is more abnormal (the
-        reconstruction errors, ``-score_samples``). Named as in PyOD.
+        Outlier scores of the training rows, higher is more abnormal
+        (``-score_samples``). Named as in PyOD.
 
     threshold_ : float
         ``-offset_``: the threshold on ``decision_scores_``, as in PyOD.
@@ -164,6 +195,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
         ],
         "trim_fraction": [Interval(Real, 0, 1, closed="left")],
         "trim_warmup_epochs": [Interval(Integral, 0, None, closed="left")],
+        "n_neighbors": [Interval(Integral, 1, None, closed="left"), None],
     }
 
     def __init__(
@@ -202,6 +234,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
         max_samples="auto",
         trim_fraction=0.2,
         trim_warmup_epochs=3,
+        n_neighbors=10,
     ):
         self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -236,6 +269,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
         self.max_samples = max_samples
         self.trim_fraction = trim_fraction
         self.trim_warmup_epochs = trim_warmup_epochs
+        self.n_neighbors = n_neighbors
 
     def _make_callbacks(self) -> list:
         callbacks = super()._make_callbacks()
@@ -264,7 +298,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
         self : AutoencoderAnomalyDetector
             The fitted estimator.
         """
-        self._set_error_scale(self._fit(X))
+        self._set_scoring(self._fit(X))
         # Score the caller's rows through the same path as score_samples, so that
         # predict on the training data reproduces labels_ exactly.
         self._set_threshold(self._score_samples(self._check_X(X)))
@@ -272,7 +306,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
-        self._set_error_scale(self._partial_fit(X))
+        self._set_scoring(self._partial_fit(X))
         self._set_threshold(self._score_samples(self._check_X(X)))
         return self
 
@@ -303,9 +337,11 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
         rows = np.random.RandomState(seed).choice(n_samples, n_train, replace=False)
         return X[np.sort(rows)]
 
-    def _set_error_scale(self, X_scaled: np.ndarray) -> None:
-        """Set ``feature_error_scale_``: each feature's median reconstruction error
-        on the scaled rows the network was trained on."""
+    def _set_scoring(self, X_scaled: np.ndarray) -> None:
+        """Fit what the score divides by and compares with, from the scaled rows the
+        network was trained on: ``feature_error_scale_``, ``neighbor_rows_`` and
+        ``neighbor_distance_scale_``."""
+        self.neighbor_rows_ = self.neighbor_distance_scale_ = None
         if self._is_variational():
             # The score is the ELBO, a likelihood: its terms are not rescaled.
             self.feature_error_scale_ = np.ones(self.n_features_in_)
@@ -313,10 +349,43 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
         errors = self._map_batches(
             X_scaled, self._weighted_errors(None), self.n_features_in_, scale=False
         )
-        self.feature_error_scale_ = np.maximum(np.median(errors, axis=0), _MIN_ERROR_SCALE)
+        per_feature = np.maximum(np.median(errors, axis=0), _MIN_ERROR_SCALE)
+        # Times the median row's mean of the errors so divided: a typical training
+        # row's reconstruction term is 1, as is its neighbour term below.
+        row_terms = (errors / per_feature).mean(axis=1)
+        del errors
+        self.feature_error_scale_ = np.maximum(
+            per_feature * np.median(row_terms), _MIN_ERROR_SCALE
+        )
+        if self.n_neighbors is None:
+            return
+        # The reference: the rows a trimmed loss keeps, by the trained network's errors.
+        keep = _kept_rows(torch.from_numpy(row_terms), self.trim_fraction).numpy()
+        self.neighbor_rows_ = _reference_rows(X_scaled, keep, self._base_seed())
+        self.neighbor_distance_scale_ = 1.0
+        distances = self._map_batches(X_scaled, self._neighbor_gaps(mean=True), 1, scale=False)[
+            :, 0
+        ]
+        self.neighbor_distance_scale_ = max(float(np.median(distances)), _MIN_ERROR_SCALE)
 
-    def _error_scale(self) -> np.ndarray | None:
-        return None if self._is_variational() else self.feature_error_scale_
+    def _neighbor_gaps(self, mean: bool = False):
+        """Batch function: the neighbour term per entry (its row mean if ``mean``)."""
+        reference = torch.from_numpy(self.neighbor_rows_).to(self._device)
+        k = min(self.n_neighbors, len(reference))
+        weight = 1.0 / self.neighbor_distance_scale_
+
+        def gaps(batch):
+            out = _kth_neighbor_gaps(batch, reference, k).double() * weight
+            return out.mean(dim=1, keepdim=True) if mean else out
+
+        return gaps
+
+    def _scored_errors(self):
+        reconstruction = self._weighted_errors(self.feature_error_scale_)
+        if self.neighbor_rows_ is None:
+            return reconstruction
+        neighbors = self._neighbor_gaps()
+        return lambda batch: reconstruction(batch) + neighbors(batch)
 
     def _set_threshold(self, scores: np.ndarray) -> None:
         """Set ``offset_`` and the PyOD-style attributes from training-row scores."""
@@ -331,11 +400,15 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
         self.labels_ = (scores < self.offset_).astype(int)
 
     def score_samples(self, X) -> np.ndarray:
-        """Negative reconstruction error of each row; lower is more abnormal.
+        """Negative error of each row; lower is more abnormal.
 
         The error is the mean over features of :meth:`score_features`: the
-        per-entry ``loss`` in the space scaled by ``preprocessing``, divided by
-        the feature's typical training error ``feature_error_scale_``.
+        reconstruction term (the per-entry ``loss`` in the space scaled by
+        ``preprocessing``, divided by ``feature_error_scale_``) plus the
+        neighbour term (the squared difference to the ``n_neighbors``-th nearest
+        reference row, divided by ``neighbor_distance_scale_``). Each term is 1
+        for a typical training row, which therefore scores about -2 (-1 with
+        ``n_neighbors=None``).
 
         With ``architecture="variational"``, the score is instead each row's ELBO
         (in nats, a sum over features rather than a mean), as described under
@@ -349,7 +422,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
         Returns
         -------
         scores : ndarray of shape (n_samples,)
-            Negative per-row reconstruction error.
+            Negative per-row error.
         """
         return self._score_samples(self._check_X(X))
 
@@ -384,16 +457,22 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
         return np.where(self.decision_function(X) < 0, -1, 1)
 
     def score_features(self, X):
-        """Per-feature reconstruction error of each row: which columns make it abnormal.
+        """Per-feature error of each row: which columns make it abnormal.
 
-        Each entry is the loss of one feature of one row in the scaled space
-        divided by ``feature_error_scale_``, that feature's median loss on the
-        training rows: 1 is a typical error, 50 an error fifty times the usual
-        one. ``score_samples(X) == -score_features(X).mean(axis=1)``. With
-        ``architecture="variational"``, each entry is the loss expected under the
-        posterior ``q(z | x)`` and the rule becomes ``score_samples(X) ==
-        -score_features(X).sum(axis=1) - KL - c`` (the ELBO; ``KL`` and ``c`` as
-        described under ``architecture``).
+        Each entry is the sum of two terms for one feature of one row, in the
+        scaled space: the reconstruction loss divided by
+        ``feature_error_scale_`` (its median on the training rows, times a
+        constant that makes a typical training row's mean 1), and, unless
+        ``n_neighbors=None``, the squared difference to the row's
+        ``n_neighbors``-th nearest reference row divided by
+        ``neighbor_distance_scale_``. A typical training row's entries average
+        about 2 (1 per term); a large entry is a column the network cannot
+        rebuild from the others, or in which the row is far from the normal
+        rows near it. ``score_samples(X) == -score_features(X).mean(axis=1)``.
+        With ``architecture="variational"``, each entry is the loss expected
+        under the posterior ``q(z | x)`` and the rule becomes ``score_samples(X)
+        == -score_features(X).sum(axis=1) - KL - c`` (the ELBO; ``KL`` and ``c``
+        as described under ``architecture``).
 
         Parameters
         ----------
