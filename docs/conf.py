@@ -45,7 +45,8 @@ numpydoc_class_members_toctree = False
 # packages render as code without a link, and only they are exempt.
 nitpicky = True
 nitpick_ignore_regex = [
-    (r"py:.*", rf"{package}(\..*)?") for package in ("sklearn", "skorch", "skops", "dask_ml")
+    (r"py:.*", rf"{package}(\..*)?")
+    for package in ("sklearn", "skorch", "skops", "dask_ml", "pyod")
 ]
 
 html_theme = "pydata_sphinx_theme"

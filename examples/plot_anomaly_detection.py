@@ -71,17 +71,15 @@ with pd.option_context("display.max_colwidth", 80, "display.width", 140, "displa
 # %%
 # Scores and the threshold
 # ------------------------
-# ``decision_scores_`` holds the training rows' scores and ``threshold_`` the cut
-# chosen by ``contamination="auto"`` (Tukey's fence on the training errors), as in
-# PyOD.
+# The training rows' reconstruction errors (``scores`` above, ``-score_samples``)
+# against the cut chosen by ``contamination="auto"``: Tukey's fence on the training
+# errors, which is ``-offset_`` in this unit.
 fig, ax = plt.subplots(figsize=(7, 4))
-bins = np.histogram_bin_edges(np.log10(detector.decision_scores_), bins=40)
+bins = np.histogram_bin_edges(np.log10(scores), bins=40)
 for label, name in [(0, "benign"), (1, "malignant")]:
-    ax.hist(
-        np.log10(detector.decision_scores_[is_anomaly == label]), bins=bins, alpha=0.6, label=name
-    )
-ax.axvline(np.log10(detector.threshold_), color="k", linestyle="--", label="threshold_")
-ax.set_xlabel("log10 reconstruction error (decision_scores_)")
+    ax.hist(np.log10(scores[is_anomaly == label]), bins=bins, alpha=0.6, label=name)
+ax.axvline(np.log10(-detector.offset_), color="k", linestyle="--", label="threshold")
+ax.set_xlabel("log10 reconstruction error (-score_samples)")
 ax.set_ylabel("rows")
 ax.legend()
 fig.tight_layout()

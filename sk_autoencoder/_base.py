@@ -10,7 +10,8 @@ networks and their ``input_shape`` rules in ``modules``, the training callbacks 
 from __future__ import annotations
 
 import copy
-from contextlib import contextmanager
+import inspect
+from contextlib import contextmanager, nullcontext
 from numbers import Integral, Real
 
 import numpy as np
@@ -21,24 +22,26 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.callbacks import Callback, EarlyStopping, PrintLog
 
-from . import _data, _scaling, _state
+from . import _data, _scaling, _seeding, _state
 from ._callbacks import (
     _check_finite_weights,
     _DivergenceCheck,
     _EpochProgressBar,
     _InterruptGuard,
     _noop,
+    _print_epoch_row,
 )
 from ._data import _BatchIterator, _TensorDataset, _TensorValidSplit
 from ._losses import _LOSSES, _check_domain, _elementwise_loss, _ReconstructionLoss
-from ._net import _NOISE_TYPES, AutoencoderNet
+from ._net import _NOISE_TYPES, AutoencoderNet, _check_noise
 from ._optimizers import _OPTIMIZERS, _optimizer_class
-from ._validation import _check_numeric_columns
+from ._validation import _check_numeric_columns, _Number, _SubclassOf
 from .modules import (
     _ACTIVATIONS,
     _ARCHITECTURES,
     AutoencoderModule,
     _resolve_input_shape,
+    _warn_long_default_sequence,
     gaussian_kl,
 )
 
@@ -46,6 +49,19 @@ from .modules import (
 # seed) serve every row, so scores are deterministic and do not depend on which
 # other rows share the call.
 _ELBO_DRAWS = 16
+
+
+def _snapshot(state):
+    """A copy of a nested torch state (``state_dict()``): tensors cloned, dicts and
+    lists rebuilt, other values shared. ``copy.deepcopy`` gives the same through each
+    tensor's ``__deepcopy__``, several times slower, on every ``partial_fit`` call."""
+    if isinstance(state, torch.Tensor):
+        return state.detach().clone()
+    if isinstance(state, dict):
+        return {k: _snapshot(v) for k, v in state.items()}
+    if isinstance(state, (list, tuple)):
+        return type(state)(_snapshot(v) for v in state)
+    return state
 
 
 class _BaseAutoencoder(BaseEstimator):
@@ -56,36 +72,49 @@ class _BaseAutoencoder(BaseEstimator):
     :meth:`_elementwise_errors`.
     """
 
+    # Numbers are _Number intervals: scikit-learn's Interval, refusing booleans.
     _parameter_constraints: dict = {
-        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "n_components": [_Number(Integral, 1, None, closed="left")],
         "hidden_layer_sizes": ["array-like"],
         "activation": [StrOptions(set(_ACTIVATIONS))],
-        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "dropout": [_Number(Real, 0, 1, closed="left")],
         "loss": [StrOptions(set(_LOSSES))],
         "preprocessing": [StrOptions(set(_scaling._PREPROCESSING)), None],
-        "optimizer": [StrOptions(set(_OPTIMIZERS)), type],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "optimizer": [
+            StrOptions(set(_OPTIMIZERS)),
+            _SubclassOf(torch.optim.Optimizer, "a subclass of torch.optim.Optimizer"),
+        ],
+        "learning_rate": [_Number(Real, 0, None, closed="neither")],
+        "weight_decay": [_Number(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), _Number(Integral, 1, None, closed="left")],
+        "max_epochs": [_Number(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
+        "validation_fraction": [_Number(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [_Number(Integral, 1, None, closed="left")],
+        "tol": [_Number(Real, 0, None, closed="left")],
         "random_state": ["random_state"],
         "device": [StrOptions({"cpu", "cuda", "auto"})],
+        # Booleans allowed, as scikit-learn's verbose parameters take them.
         "verbose": [Interval(Integral, 0, 2, closed="both")],
         "callbacks": [list, None],
-        "noise": [Interval(Real, 0, None, closed="left")],
+        "noise": [_Number(Real, 0, None, closed="left")],
         "noise_type": [StrOptions(set(_NOISE_TYPES))],
-        "sparsity": [Interval(Real, 0, None, closed="left")],
-        "contractive": [Interval(Real, 0, None, closed="left")],
+        "sparsity": [_Number(Real, 0, None, closed="left")],
+        "contractive": [_Number(Real, 0, None, closed="left")],
         "architecture": [StrOptions(set(_ARCHITECTURES))],
-        "beta": [Interval(Real, 0, None, closed="neither")],
+        "beta": [_Number(Real, 0, None, closed="neither")],
         "input_shape": [tuple, list, None],
-        "module": [type, None],
+        "module": [
+            _SubclassOf(
+                torch.nn.Module,
+                "a torch.nn.Module subclass with 'encode' and 'decode' methods (the protocol "
+                "of sk_autoencoder.modules)",
+                ("encode", "decode"),
+            ),
+            None,
+        ],
         "warm_start": ["boolean"],
-        "partial_fit_epochs": [Interval(Integral, 1, None, closed="left")],
+        "partial_fit_epochs": [_Number(Integral, 1, None, closed="left")],
     }
 
     # ------------------------------------------------------------------ validation
@@ -94,7 +123,7 @@ class _BaseAutoencoder(BaseEstimator):
         if isinstance(sizes, Integral):
             sizes = (sizes,)
         sizes = tuple(sizes)
-        if not all(isinstance(s, Integral) and s > 0 for s in sizes):
+        if not all(isinstance(s, Integral) and not isinstance(s, bool) and s > 0 for s in sizes):
             raise ValueError(
                 "hidden_layer_sizes must be a sequence of positive integers, got "
                 f"{self.hidden_layer_sizes!r}."
@@ -135,10 +164,19 @@ class _BaseAutoencoder(BaseEstimator):
             kwargs["beta"] = self.beta
         return module_cls, kwargs
 
+    def _warn_long_sequence(self, n_features: int) -> None:
+        """Warn if the default ``input_shape`` makes rows very long sequences."""
+        if self.module is None:
+            module_cls, name = (
+                _ARCHITECTURES[self.architecture],
+                f"architecture={self.architecture!r}",
+            )
+        else:
+            module_cls, name = self.module, f"module={self.module.__name__}"
+        _warn_long_default_sequence(module_cls, self.input_shape, n_features, name)
+
     def _custom_module_spec(self, n_features, penalties) -> tuple[type, dict]:
         module = self.module
-        if not issubclass(module, torch.nn.Module):
-            raise ValueError(f"module must be a torch.nn.Module subclass, got {module!r}.")
         if self.architecture != "dense":
             raise ValueError(
                 f"module={module.__name__} replaces the built-in networks; leave "
@@ -157,6 +195,14 @@ class _BaseAutoencoder(BaseEstimator):
                 f"sparsity and contractive need a module that subclasses "
                 f"sk_autoencoder.modules.AutoencoderModule; {module.__name__} does not."
             )
+        try:
+            inspect.signature(module).bind(**kwargs)
+        except TypeError as exc:
+            call = ", ".join(f"{k}=..." for k in kwargs)
+            raise ValueError(
+                f"module={module.__name__} must be constructible as {module.__name__}({call}) "
+                f"(see sk_autoencoder.modules), but {exc}."
+            ) from None
         return module, kwargs
 
     # ---------------------------------------------------------------- training
@@ -187,7 +233,7 @@ class _BaseAutoencoder(BaseEstimator):
         """Fit from scratch (or continue, with ``warm_start``); ``epochs`` overrides
         ``max_epochs`` (the first ``partial_fit`` call trains ``partial_fit_epochs``
         and, with ``subsample=False``, on every row of its chunk)."""
-        self._validate_params()
+        # The parameters were validated by fit's or partial_fit's _fit_context.
         if self.warm_start and hasattr(self, "net_"):
             return self._warm_fit(X)
         _check_numeric_columns(self, X)
@@ -197,10 +243,13 @@ class _BaseAutoencoder(BaseEstimator):
         self._fit_scaler(X)
         seed = self._base_seed()
         X_t = self._training_tensor(self._training_rows(X, seed) if subsample else X)
+        _check_noise(self.noise, self.noise_type, X_t)
+        self._warn_long_sequence(X.shape[1])
         net = self._build_net(X.shape, device, seed)
         if epochs is not None:
             net.max_epochs = epochs
         self._train(net, X_t, seed)
+        self.n_samples_seen_ = X.shape[0]
         return X_t.numpy()
 
     def _warm_fit(self, X) -> np.ndarray:
@@ -209,6 +258,7 @@ class _BaseAutoencoder(BaseEstimator):
         X = self._check_training_chunk(X)
         X_t = self._training_tensor(self._training_rows(X, self._continuation_seed()))
         self._continue_training(X_t, self.max_epochs)
+        self.n_samples_seen_ += X.shape[0]
         return X_t.numpy()
 
     def _base_seed(self) -> int:
@@ -249,6 +299,7 @@ class _BaseAutoencoder(BaseEstimator):
                 self._set_affine()
             X_t = self._training_tensor(X)
             self._continue_training(X_t, self.partial_fit_epochs)
+            self.n_samples_seen_ += X.shape[0]
             return X_t.numpy()
 
     def _continue_training(self, X_t: torch.Tensor, epochs: int) -> None:
@@ -262,8 +313,8 @@ class _BaseAutoencoder(BaseEstimator):
         net = self.net_
         n_done = len(net.history)
         seed = self._continuation_seed()
-        weights = copy.deepcopy(net.module_.state_dict())
-        optimizer_state = copy.deepcopy(net.optimizer_.state_dict())
+        weights = _snapshot(net.module_.state_dict())
+        optimizer_state = _snapshot(net.optimizer_.state_dict())
         net.max_epochs = epochs
         try:
             self._train(net, X_t, seed, partial=True)
@@ -323,11 +374,6 @@ class _BaseAutoencoder(BaseEstimator):
         generator = torch.Generator().manual_seed(seed)
         batch_size = min(200, n_samples) if self.batch_size == "auto" else self.batch_size
         module_cls, module_kwargs = self._module_spec(n_features)
-        if self.noise_type == "masking" and self.noise >= 1:
-            raise ValueError(
-                f"noise={self.noise} is a masking probability with noise_type='masking' "
-                "and must be below 1."
-            )
         return AutoencoderNet(
             module=module_cls,
             criterion=_ReconstructionLoss,
@@ -365,27 +411,42 @@ class _BaseAutoencoder(BaseEstimator):
         an initialised net (its ``max_epochs`` more epochs).
         """
         dataset = _TensorDataset(X_t.to(net.device))
-        # Seed torch's global generator (weight init, dropout) without disturbing the
-        # caller's: fork_rng restores it afterwards.
-        with torch.random.fork_rng(devices=[] if net.device == "cpu" else None):
-            torch.manual_seed(seed)
-            if partial:
-                net.partial_fit(dataset, None)
-            else:
-                net.fit(dataset, None)
+        # A continuation appends epochs to a history the fitted curves already hold.
+        n_kept = len(net.history) if partial and hasattr(self, "loss_curve_") else 0
+        if not partial:
+            # Layers initialise their weights from torch's global generator: seeded,
+            # under the lock, the caller's random state left as it was.
+            with _seeding._global_rng(seed, net.device):
+                net.initialize()
+        # Dropout and variational draws of the built-in networks: the fit's own stream.
+        generator = torch.Generator(device=net.device).manual_seed(seed + 2)
+        # A custom module may draw from the global generator: seed it and hold the lock.
+        custom = self.module is not None
+        global_rng = _seeding._global_rng(seed + 3, net.device) if custom else nullcontext()
+        with global_rng, _seeding._training_generator(generator):
+            net.partial_fit(dataset, None)
         net.module_.eval()
         _check_finite_weights(net.module_)
-        self._record_training(net)
+        self._record_training(net, n_kept)
 
-    def _record_training(self, net: AutoencoderNet) -> None:
-        """Set ``net_`` and the fitted attributes read from its history."""
+    def _record_training(self, net: AutoencoderNet, n_kept: int = 0) -> None:
+        """Set ``net_`` and the fitted attributes read from its history.
+
+        The curves' first ``n_kept`` entries (epochs of earlier calls, whose history
+        rows a continuation does not change) are kept and only the new epochs read,
+        so that a long run of ``partial_fit`` calls does not re-read a growing
+        history on every call.
+        """
         history = net.history
         self.net_ = net
         self.n_components_ = self.n_components
         self.n_iter_ = len(history)
-        self.loss_curve_ = [float(v) for v in history[:, "train_loss"]]
+        new = slice(n_kept, None)
+        kept = getattr(self, "loss_curve_", [])[:n_kept]
+        self.loss_curve_ = kept + [float(v) for v in history[new, "train_loss"]]
         if self.early_stopping:
-            self.validation_scores_ = [-float(v) for v in history[:, "valid_loss"]]
+            kept = getattr(self, "validation_scores_", [])[:n_kept]
+            self.validation_scores_ = kept + [-float(v) for v in history[new, "valid_loss"]]
             self.best_validation_score_ = max(self.validation_scores_)
         elif hasattr(self, "validation_scores_"):
             del self.validation_scores_, self.best_validation_score_
@@ -397,7 +458,7 @@ class _BaseAutoencoder(BaseEstimator):
             # First, so that its epoch end runs before EarlyStopping stops training
             # (EarlyStopping stops it by raising KeyboardInterrupt).
             ("interrupt_guard", _InterruptGuard(monitor)),
-            ("divergence_check", _DivergenceCheck(self.learning_rate)),
+            ("divergence_check", _DivergenceCheck(self.learning_rate, self.loss)),
             (
                 "early_stopping",
                 EarlyStopping(
@@ -411,14 +472,19 @@ class _BaseAutoencoder(BaseEstimator):
             ),
         ]
         if self.verbose == 1:
-            callbacks.append(("progress_bar", _EpochProgressBar(self.max_epochs)))
+            callbacks.append(("progress_bar", _EpochProgressBar()))
         elif self.verbose == 2:
-            callbacks.append(("print_log", PrintLog()))
+            callbacks.append(("print_log", PrintLog(sink=_print_epoch_row)))
         for i, cb in enumerate(self.callbacks or []):
-            if isinstance(cb, tuple):
-                callbacks.append(cb)
-            elif isinstance(cb, Callback):
+            if isinstance(cb, Callback):
                 callbacks.append((f"user_{i}_{type(cb).__name__}", cb))
+            elif (
+                isinstance(cb, tuple)
+                and len(cb) == 2
+                and isinstance(cb[0], str)
+                and isinstance(cb[1], Callback)
+            ):
+                callbacks.append(cb)
             else:
                 raise ValueError(
                     "callbacks must hold skorch Callback instances or (name, Callback) "
@@ -437,11 +503,20 @@ class _BaseAutoencoder(BaseEstimator):
         _check_numeric_columns(self, X)
         return validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
 
-    def _map_batches(self, X: np.ndarray, fn, n_out: int, scale: bool = True):
-        """Apply ``fn`` to scaled float32 batches of ``X`` and stack the results."""
+    def _map_batches(self, X: np.ndarray, fn, n_out: int, scale: bool = True, float64_fn=None):
+        """Apply ``fn`` to scaled float32 batches of ``X`` and stack the results.
+
+        The network computes in float32, whose squares overflow beyond about 1.8e19.
+        Rows whose output is not finite are computed again with ``float64_fn(module)``
+        (the batch function of a float64 copy of the network) where given, so that
+        scores stay finite for any row the network accepts; without it (codes,
+        reconstructions) they raise a ``ValueError``, as do unscaled rows (``scale=False``)
+        beyond float32's range.
+        """
         out_dtype = np.float32 if X.dtype == np.float32 else np.float64
         out = np.empty((X.shape[0], n_out), dtype=out_dtype)
         device = self._device
+        module64 = None
         with torch.inference_mode():
             for start in range(0, X.shape[0], _data._CHUNK_ROWS):
                 stop = start + _data._CHUNK_ROWS
@@ -449,9 +524,28 @@ class _BaseAutoencoder(BaseEstimator):
                 if scale:
                     rows = self._network_rows(rows)  # a new float32 array
                 elif rows.dtype != np.float32 or not rows.flags.writeable:
-                    rows = rows.astype(np.float32)  # torch refuses read-only memory
+                    with np.errstate(over="ignore"):
+                        rows = rows.astype(np.float32)  # torch refuses read-only memory
+                    if not np.isfinite(rows).all():
+                        raise ValueError(
+                            "X contains values beyond float32's range (about 3.4e38), which "
+                            "the network computes in."
+                        )
                 batch = torch.from_numpy(np.ascontiguousarray(rows)).to(device)
-                out[start:stop] = fn(batch).cpu().numpy()
+                result = fn(batch)
+                bad = ~torch.isfinite(result).all(dim=1)
+                if bad.any():
+                    if float64_fn is None:
+                        raise ValueError(
+                            f"X holds {int(bad.sum())} row(s) for which the network's output "
+                            "overflows float32 (about 3.4e38), the precision it computes in: "
+                            "values far outside the training data."
+                        )
+                    if module64 is None:
+                        module64 = copy.deepcopy(self.net_.module_).double().eval()
+                    result = result.double()
+                    result[bad] = float64_fn(module64)(batch[bad].double())
+                out[start:stop] = result.cpu().numpy()
         return out
 
     def _encode(self, X) -> np.ndarray:
@@ -477,18 +571,20 @@ class _BaseAutoencoder(BaseEstimator):
         """
         if self._is_variational():
             return self._variational_terms(X)[0]
-        return self._map_batches(X, self._scored_errors(), self.n_features_in_)
+        return self._map_errors(X, self._scored_errors, self.n_features_in_)
 
-    def _scored_errors(self):
-        """Batch function: the per-entry errors whose row mean is the score.
+    def _scored_errors(self, module):
+        """Batch function of ``module`` (the fitted network or its float64 copy): the
+        per-entry errors whose row mean is the score.
 
         Here the plain per-entry loss; the detector divides it by each feature's
         typical training error and adds its neighbour term."""
-        return self._weighted_errors(None)
+        return self._weighted_errors(None, module)
 
-    def _weighted_errors(self, scale: np.ndarray | None):
-        """Batch function: per-entry loss, divided by ``scale`` unless it is None."""
-        module = self.net_.module_
+    def _weighted_errors(self, scale: np.ndarray | None, module=None):
+        """Batch function: per-entry loss of ``module`` (the fitted network by default),
+        divided by ``scale`` unless it is None."""
+        module = self.net_.module_ if module is None else module
         if scale is None:
             return lambda batch: _elementwise_loss(module(batch)[0], batch, self.loss)
         weights = torch.from_numpy(1.0 / np.asarray(scale, dtype=np.float64)).to(self._device)
@@ -499,27 +595,36 @@ class _BaseAutoencoder(BaseEstimator):
 
         return errors
 
+    def _map_errors(self, X: np.ndarray, make_fn, n_out: int, scale: bool = True):
+        """``_map_batches`` of the batch function ``make_fn(module)``, recomputing rows
+        whose float32 result overflows with a float64 copy of the network."""
+        return self._map_batches(
+            X, make_fn(self.net_.module_), n_out, scale=scale, float64_fn=make_fn
+        )
+
     def _variational_terms(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Expected per-entry losses under ``q(z | x)`` and the per-row KL term.
 
         The expectation is the mean over ``_ELBO_DRAWS`` reparameterised draws
         ``z = mean + std * eps`` with the same ``eps`` for every row.
         """
-        module = self.net_.module_
         n_features = self.n_features_in_
 
-        def terms(batch):
-            mean, log_var = module.posterior(batch)
-            std = (0.5 * log_var).exp()
-            generator = torch.Generator().manual_seed(0)
-            draws = torch.randn((_ELBO_DRAWS, mean.shape[1]), generator=generator)
-            errors = torch.zeros_like(batch)
-            for eps in draws.to(mean):
-                errors += _elementwise_loss(module.decode(mean + std * eps), batch, self.loss)
-            kl = gaussian_kl(mean, log_var)
-            return torch.cat([errors / _ELBO_DRAWS, kl[:, None]], dim=1)
+        def make_terms(module):
+            def terms(batch):
+                mean, log_var = module.posterior(batch)
+                std = (0.5 * log_var).exp()
+                generator = torch.Generator().manual_seed(0)
+                draws = torch.randn((_ELBO_DRAWS, mean.shape[1]), generator=generator)
+                errors = torch.zeros_like(batch)
+                for eps in draws.to(mean):
+                    errors += _elementwise_loss(module.decode(mean + std * eps), batch, self.loss)
+                kl = gaussian_kl(mean, log_var)
+                return torch.cat([errors / _ELBO_DRAWS, kl[:, None]], dim=1)
 
-        out = self._map_batches(X, terms, n_features + 1)
+            return terms
+
+        out = self._map_errors(X, make_terms, n_features + 1)
         return out[:, :n_features], out[:, n_features]
 
     def _score_samples(self, X: np.ndarray) -> np.ndarray:
@@ -530,12 +635,12 @@ class _BaseAutoencoder(BaseEstimator):
             constant = _LOSSES[self.loss].log_likelihood_constant * errors.shape[1]
             return -errors.sum(axis=1) - kl - constant
         # Row means per batch: never an (n_samples, n_features) array of errors.
-        errors = self._scored_errors()
 
-        def mean_errors(batch):
-            return errors(batch).double().mean(dim=1, keepdim=True)
+        def make_mean_errors(module):
+            errors = self._scored_errors(module)
+            return lambda batch: errors(batch).double().mean(dim=1, keepdim=True)
 
-        return -self._map_batches(X, mean_errors, 1)[:, 0]
+        return -self._map_errors(X, make_mean_errors, 1)[:, 0]
 
     # ------------------------------------------------------------ persistence
     def __getstate__(self):

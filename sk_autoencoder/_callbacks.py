@@ -1,10 +1,11 @@
 """The skorch callbacks the estimators attach to their training net.
 
 - :class:`_InterruptGuard`: a ``KeyboardInterrupt`` keeps the best completed epoch.
-- :class:`_DivergenceCheck` and :func:`_check_finite_weights`: a loss or weight that
-  stops being finite raises :class:`~sk_autoencoder.TrainingDivergedError`.
+- :class:`_DivergenceCheck` and :func:`_check_finite_weights`: a loss that grows by
+  orders of magnitude or stops being finite, or a weight that stops being finite,
+  raises :class:`~sk_autoencoder.TrainingDivergedError`.
 - :class:`_TrimmedTraining`: robust training on contaminated data (the detector).
-- :class:`_EpochProgressBar`: ``verbose=1``.
+- :class:`_EpochProgressBar`: ``verbose=1``; :func:`_print_epoch_row`: ``verbose=2``.
 
 A new training behaviour (clipping, a schedule) is a callback here, added to the list
 that ``_BaseAutoencoder._make_callbacks`` builds.
@@ -13,14 +14,17 @@ that ``_BaseAutoencoder._make_callbacks`` builds.
 from __future__ import annotations
 
 import math
+import re
+import sys
 import warnings
 
 import torch
+from sklearn.exceptions import ConvergenceWarning
 from skorch.callbacks import Callback
 
 from . import _data
 from ._losses import _elementwise_loss
-from .exceptions import TrainingDivergedError
+from .exceptions import TrainingDivergedError, TrainingInterruptedWarning
 
 
 def _noop(*args, **kwargs):
@@ -75,24 +79,116 @@ class _InterruptGuard(Callback):
             f"Training was interrupted (KeyboardInterrupt) in epoch {epoch}; the model "
             f"keeps the weights of epoch {self.best_epoch_}, the best completed epoch "
             f"by {self.monitor} ({self.best_loss_:.6g}).",
-            UserWarning,
+            TrainingInterruptedWarning,
             stacklevel=2,
         )
 
 
+# Divergence is judged against a reference loss (see _DivergenceCheck): an epoch loss
+# _DIVERGENCE_FACTOR times above it for _DIVERGENCE_PATIENCE epochs, or in the last
+# epoch, stops the fit; a last epoch _POOR_FIT_FACTOR times above it warns.
+_DIVERGENCE_FACTOR = 100.0
+_DIVERGENCE_PATIENCE = 3
+_POOR_FIT_FACTOR = 10.0
+
+
+def _mean_predictor_loss(X: torch.Tensor, loss: str) -> float:
+    """Mean per-entry ``loss`` of predicting each feature's mean on the rows ``X``: the
+    loss of a network that learnt nothing (about 1 for standardised rows and "mse").
+    Entries that are not finite (missing values) are left out."""
+    chunks = X.split(_data._CHUNK_ROWS)
+    total = sum(torch.nansum(chunk.double(), dim=0) for chunk in chunks)
+    count = sum((~chunk.isnan()).sum(dim=0) for chunk in chunks)
+    mean = (total / count.clamp(min=1)).to(X.dtype)
+    errors = sum(
+        torch.nansum(_elementwise_loss(mean.expand_as(chunk), chunk, loss).double())
+        for chunk in chunks
+    )
+    return float(errors) / max(int(count.sum()), 1)
+
+
+def _finite_or_zero(value: float) -> float:
+    return value if math.isfinite(value) else 0.0
+
+
 class _DivergenceCheck(Callback):
-    """Stop training with a clear message as soon as a batch loss is not finite."""
+    """Stop training with :class:`~sk_autoencoder.TrainingDivergedError` when it diverges.
 
-    def __init__(self, learning_rate: float) -> None:
+    Read from the history once per epoch (no work per batch). Training has diverged
+    when an epoch's loss is not finite, or when it is more than ``_DIVERGENCE_FACTOR``
+    times the reference loss for ``_DIVERGENCE_PATIENCE`` epochs in a row, or in the
+    last epoch of the call. A last epoch more than ``_POOR_FIT_FACTOR`` times the
+    reference warns (``ConvergenceWarning``): the network ends far worse than one that
+    learnt nothing.
+
+    The reference is the larger of the loss of the first batch of the call (computed
+    before any optimiser step: the untrained network, penalties included) and the
+    loss of predicting each feature's mean on the training rows. Both describe a
+    network that has learnt nothing, on any table and for any loss, so the rule needs
+    no scale of its own; legitimate fits of every variant in the test suite and the
+    gallery stay below 2.2 times the reference in every epoch.
+    """
+
+    def __init__(self, learning_rate: float, loss: str) -> None:
         self.learning_rate = learning_rate
+        self.loss = loss
 
-    def on_batch_end(self, net, batch=None, training=False, loss=None, **kwargs):
-        if loss is not None and not math.isfinite(loss.item()):
-            epoch = len(net.history)
+    def on_train_begin(self, net, X=None, **kwargs):
+        self.first_epoch_ = len(net.history)  # history rows of earlier calls
+        rows = getattr(X, "X", None)
+        self.reference_ = 0.0 if rows is None else _mean_predictor_loss(rows, self.loss)
+        self.epochs_above_ = 0
+
+    def _advice(self) -> str:
+        return (
+            f"Lower learning_rate (currently {self.learning_rate}), and make sure the input "
+            "is scaled (preprocessing='standard' or 'minmax')."
+        )
+
+    def _ratio(self, loss: float) -> str:
+        return (
+            f"{loss / self.reference_:.3g} times the larger of the untrained network's loss "
+            f"and that of predicting each feature's mean ({self.reference_:.3g})"
+        )
+
+    def on_epoch_end(self, net, **kwargs):
+        row = net.history[-1]
+        epoch, loss = row["epoch"], row["train_loss"]
+        if not math.isfinite(loss):
+            losses = [b["train_loss"] for b in row["batches"]]
+            batch = next((i for i, v in enumerate(losses) if not math.isfinite(v)), 0)
             raise TrainingDivergedError(
-                f"Training diverged: the loss became {loss.item()} in epoch {epoch}. "
-                f"Lower learning_rate (currently {self.learning_rate}), and make sure "
-                "the input is scaled (preprocessing='standard' or 'minmax')."
+                f"Training diverged: the loss became {loss} in batch {batch + 1} of epoch "
+                f"{epoch}. {self._advice()}"
+            )
+        if len(net.history) == self.first_epoch_ + 1:
+            first_batch = row["batches"][0]["train_loss"]
+            self.reference_ = max(self.reference_, first_batch, key=_finite_or_zero)
+        above = loss > _DIVERGENCE_FACTOR * self.reference_
+        self.epochs_above_ = self.epochs_above_ + 1 if above else 0
+        last = len(net.history) - self.first_epoch_ >= net.max_epochs
+        if self.epochs_above_ >= _DIVERGENCE_PATIENCE or (above and last):
+            how = (
+                f"for {self.epochs_above_} epochs in a row"
+                if self.epochs_above_ >= _DIVERGENCE_PATIENCE
+                else "in the last epoch"
+            )
+            raise TrainingDivergedError(
+                f"Training diverged: the loss reached {loss:.3g} in epoch {epoch}, "
+                f"{self._ratio(loss)}, and stayed above {_DIVERGENCE_FACTOR:g} times that "
+                f"{how}. {self._advice()}"
+            )
+
+    def on_train_end(self, net, **kwargs):
+        if len(net.history) <= self.first_epoch_:
+            return
+        loss = net.history[-1, "train_loss"]
+        if loss > _POOR_FIT_FACTOR * self.reference_:
+            warnings.warn(
+                f"Training ended with a loss of {loss:.3g}, {self._ratio(loss)}: the "
+                f"network has not learnt the data. {self._advice()}",
+                ConvergenceWarning,
+                stacklevel=2,
             )
 
 
@@ -164,16 +260,44 @@ class _TrimmedTraining(Callback):
 
 
 # ------------------------------------------------------------------ progress
-class _EpochProgressBar(Callback):
-    """A tqdm bar over epochs, showing the latest losses."""
+# A progress bar written to a log file or a pipe refreshes at most this often, so the
+# log holds a few states rather than one per epoch.
+_LOG_REFRESH_SECONDS = 10.0
+_ANSI_CODES = re.compile(r"\x1b\[[0-9;]*m")
 
-    def __init__(self, total: int) -> None:
-        self.total = total
+
+def _is_terminal(stream) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except ValueError:  # a closed stream
+        return False
+
+
+class _EpochProgressBar(Callback):
+    """``verbose=1``: a tqdm bar over the epochs of one training call.
+
+    The total is the number of epochs that call runs (``max_epochs`` for ``fit``,
+    ``partial_fit_epochs`` for a ``partial_fit`` call), read from the net when
+    training starts. The final state stays on screen (and in notebooks and logs);
+    a bar that stops short of its total (early stopping) says so. On a stream that
+    is not a terminal the bar is plain ASCII and refreshes every few seconds.
+    """
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         from tqdm.auto import tqdm
 
-        self.bar_ = tqdm(total=self.total, desc="epochs", unit="epoch", leave=False)
+        stream = sys.stderr
+        terminal = _is_terminal(stream)
+        self.bar_ = tqdm(
+            total=net.max_epochs,
+            desc="epochs",
+            unit="epoch",
+            leave=True,
+            file=stream,
+            ascii=None if terminal else True,
+            mininterval=0.1 if terminal else _LOG_REFRESH_SECONDS,
+        )
 
     def on_epoch_end(self, net, **kwargs):
         row = net.history[-1]
@@ -182,6 +306,17 @@ class _EpochProgressBar(Callback):
         self.bar_.update(1)
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
+        if self.bar_.n < self.bar_.total:
+            self.bar_.set_description("epochs (stopped early)", refresh=False)
         self.bar_.close()
         # A closed bar still holds the stream it wrote to, which cannot be pickled.
         del self.bar_
+
+
+def _print_epoch_row(text: str) -> None:
+    """``verbose=2``'s sink for skorch's ``PrintLog``: its table, with the colour
+    codes that mark the best values only where stdout is a terminal."""
+    stream = sys.stdout
+    if not _is_terminal(stream):
+        text = _ANSI_CODES.sub("", text)
+    print(text, file=stream, flush=True)

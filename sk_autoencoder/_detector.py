@@ -8,13 +8,14 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.base import OutlierMixin, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils._set_output import _get_output_config
 
 from ._base import _BaseAutoencoder
 from ._callbacks import _kept_rows, _TrimmedTraining
 from ._docs import _fill_doc, _partial_fit_doc
 from ._neighbors import _kth_neighbor_gaps, _reference_rows
+from ._validation import _Number
 
 # Tukey's fence: errors above Q3 + _TUKEY_K * IQR of the training errors are outliers.
 _TUKEY_K = 1.5
@@ -128,16 +129,6 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
         Threshold on ``score_samples``: ``decision_function = score_samples -
         offset_``.
 
-    decision_scores_ : ndarray of shape (n_samples,)
-        Outlier scores of the training rows, higher is more abnormal
-        (``-score_samples``). Named as in PyOD.
-
-    threshold_ : float
-        ``-offset_``: the threshold on ``decision_scores_``, as in PyOD.
-
-    labels_ : ndarray of shape (n_samples,)
-        Training labels as in PyOD: 1 for outliers, 0 for inliers.
-
     Notes
     -----
     The defaults were chosen on 33 ADBench tabular datasets, training on
@@ -155,16 +146,29 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
     the cost of 0.01 average precision); other widths, deeper networks,
     dropout, early stopping and min-max scaling did not help.
 
-    Coming from ``pyod.models.auto_encoder.AutoEncoder``: PyOD's
-    ``decision_function(X)`` (higher is more abnormal) is ``-score_samples(X)``
-    here; PyOD's ``predict`` (1 outlier, 0 inlier) corresponds to
-    ``predict(X) == -1``; ``decision_scores_``, ``threshold_`` and ``labels_``
-    carry PyOD's meaning. Parameters: ``hidden_neuron_list`` is
-    ``(*hidden_layer_sizes, n_components)`` (PyOD's last entry is the code
-    width), ``epoch_num`` is ``max_epochs``, ``lr`` is ``learning_rate``,
-    ``dropout_rate`` is ``dropout``, ``optimizer_params={{"weight_decay": w}}`` is
-    ``weight_decay=w``, ``preprocessing=True`` is ``preprocessing="standard"``,
-    and ``contamination=0.1`` (PyOD's default) has the same meaning here. PyOD's
+    Conventions: this estimator follows scikit-learn's (those of
+    :class:`~sklearn.ensemble.IsolationForest`) and only those. PyOD's detectors
+    use the opposite signs; :class:`sk_autoencoder.pyod.PyODAutoencoder` wraps
+    this estimator with PyOD's conventions for PyOD's combination and model
+    selection tools. Reading PyOD's names here:
+
+    ======================================  ==========================================
+    PyOD (higher = more abnormal, 1 = out)  here
+    ======================================  ==========================================
+    ``decision_function(X)``                ``-score_samples(X)``
+    ``predict(X)`` (1 outlier, 0 inlier)    ``(predict(X) == -1).astype(int)``
+    ``decision_scores_`` (training rows)    ``-score_samples(X_train)``
+    ``threshold_``                          ``-offset_``
+    ``labels_`` (training rows)             ``(predict(X_train) == -1).astype(int)``
+    ======================================  ==========================================
+
+    Parameters of ``pyod.models.auto_encoder.AutoEncoder``:
+    ``hidden_neuron_list`` is ``(*hidden_layer_sizes, n_components)`` (PyOD's
+    last entry is the code width), ``epoch_num`` is ``max_epochs``, ``lr`` is
+    ``learning_rate``, ``dropout_rate`` is ``dropout``,
+    ``optimizer_params={{"weight_decay": w}}`` is ``weight_decay=w``,
+    ``preprocessing=True`` is ``preprocessing="standard"``, and
+    ``contamination=0.1`` (PyOD's default) has the same meaning here. PyOD's
     ``batch_norm`` has no counterpart.
 
     {notes}
@@ -187,15 +191,15 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
 
     _parameter_constraints: dict = {
         **_BaseAutoencoder._parameter_constraints,
-        "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
+        "contamination": [StrOptions({"auto"}), _Number(Real, 0, 0.5, closed="right")],
         "max_samples": [
             StrOptions({"auto"}),
-            Interval(Integral, 1, None, closed="left"),
-            Interval(Real, 0, 1, closed="right"),
+            _Number(Integral, 1, None, closed="left"),
+            _Number(Real, 0, 1, closed="right"),
         ],
-        "trim_fraction": [Interval(Real, 0, 1, closed="left")],
-        "trim_warmup_epochs": [Interval(Integral, 0, None, closed="left")],
-        "n_neighbors": [Interval(Integral, 1, None, closed="left"), None],
+        "trim_fraction": [_Number(Real, 0, 1, closed="left")],
+        "trim_warmup_epochs": [_Number(Integral, 0, None, closed="left")],
+        "n_neighbors": [_Number(Integral, 1, None, closed="left"), None],
     }
 
     def __init__(
@@ -300,7 +304,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
         """
         self._set_scoring(self._fit(X))
         # Score the caller's rows through the same path as score_samples, so that
-        # predict on the training data reproduces labels_ exactly.
+        # predict on the training data reproduces the threshold's share exactly.
         self._set_threshold(self._score_samples(self._check_X(X)))
         return self
 
@@ -316,10 +320,10 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
         "        outlier threshold from that chunk.",
         extra="""
         ``offset_`` is then set as in :meth:`fit`, from the scores of this chunk's
-        rows under the updated network and scaling, and ``decision_scores_``,
-        ``threshold_`` and ``labels_`` describe this chunk. Scores of earlier chunks
-        came from an earlier network, so they are not pooled: the threshold is as
-        good as one chunk is large and representative.
+        rows under the updated network and scaling: with a float
+        ``contamination``, ``predict`` flags that share of this chunk's rows.
+        Scores of earlier chunks came from an earlier network, so they are not
+        pooled: the threshold is as good as one chunk is large and representative.
 """,
     )
 
@@ -346,8 +350,11 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
             # The score is the ELBO, a likelihood: its terms are not rescaled.
             self.feature_error_scale_ = np.ones(self.n_features_in_)
             return
-        errors = self._map_batches(
-            X_scaled, self._weighted_errors(None), self.n_features_in_, scale=False
+        errors = self._map_errors(
+            X_scaled,
+            lambda module: self._weighted_errors(None, module),
+            self.n_features_in_,
+            scale=False,
         )
         per_feature = np.maximum(np.median(errors, axis=0), _MIN_ERROR_SCALE)
         # Times the median row's mean of the errors so divided: a typical training
@@ -363,41 +370,39 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
         keep = _kept_rows(torch.from_numpy(row_terms), self.trim_fraction).numpy()
         self.neighbor_rows_ = _reference_rows(X_scaled, keep, self._base_seed())
         self.neighbor_distance_scale_ = 1.0
-        distances = self._map_batches(X_scaled, self._neighbor_gaps(mean=True), 1, scale=False)[
-            :, 0
-        ]
+        distances = self._map_errors(
+            X_scaled, lambda module: self._neighbor_gaps(mean=True), 1, scale=False
+        )[:, 0]
         self.neighbor_distance_scale_ = max(float(np.median(distances)), _MIN_ERROR_SCALE)
 
     def _neighbor_gaps(self, mean: bool = False):
-        """Batch function: the neighbour term per entry (its row mean if ``mean``)."""
+        """Batch function: the neighbour term per entry (its row mean if ``mean``), in
+        the batch's precision."""
         reference = torch.from_numpy(self.neighbor_rows_).to(self._device)
         k = min(self.n_neighbors, len(reference))
         weight = 1.0 / self.neighbor_distance_scale_
 
         def gaps(batch):
-            out = _kth_neighbor_gaps(batch, reference, k).double() * weight
+            out = _kth_neighbor_gaps(batch, reference.to(batch.dtype), k).double() * weight
             return out.mean(dim=1, keepdim=True) if mean else out
 
         return gaps
 
-    def _scored_errors(self):
-        reconstruction = self._weighted_errors(self.feature_error_scale_)
+    def _scored_errors(self, module):
+        reconstruction = self._weighted_errors(self.feature_error_scale_, module)
         if self.neighbor_rows_ is None:
             return reconstruction
         neighbors = self._neighbor_gaps()
         return lambda batch: reconstruction(batch) + neighbors(batch)
 
     def _set_threshold(self, scores: np.ndarray) -> None:
-        """Set ``offset_`` and the PyOD-style attributes from training-row scores."""
+        """Set ``offset_`` from training-row scores."""
         if self.contamination == "auto":
             errors = -scores
             q1, q3 = np.percentile(errors, [25, 75])
             self.offset_ = -float(q3 + _TUKEY_K * (q3 - q1))
         else:
             self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
-        self.decision_scores_ = -scores
-        self.threshold_ = -self.offset_
-        self.labels_ = (scores < self.offset_).astype(int)
 
     def score_samples(self, X) -> np.ndarray:
         """Negative error of each row; lower is more abnormal.

@@ -81,8 +81,9 @@ n_components : int, default={n_components}
 
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling, dropout and the validation split.
-        The same integer gives the same results on CPU. PyTorch's global random
-        state is left as it was.
+        The same integer gives the same results on CPU under the same number of
+        torch threads, also for fits running in parallel threads. PyTorch's global
+        random state is left as it was.
 
     device : {{"cpu", "cuda", "auto"}}, default="cpu"
         Where the network is trained and run; ``"auto"`` picks CUDA when available.
@@ -97,8 +98,10 @@ n_components : int, default={n_components}
 
     noise : float >= 0, default={noise}
         Corruption of the training inputs, which makes a denoising autoencoder: the
-        standard deviation of added Gaussian noise, or the probability of zeroing
-        each entry (``noise_type="masking"``, below 1). It is applied in the scaled
+        standard deviation of added Gaussian noise (at most 100 times the largest
+        standard deviation of the scaled training features, beyond which nothing of
+        the data survives), or the probability of zeroing each entry
+        (``noise_type="masking"``, below 1). It is applied in the scaled
         space (after ``preprocessing``), to training batches only: targets,
         validation rows and every prediction use clean rows. Drawn from a
         generator seeded by ``random_state``.
@@ -150,7 +153,8 @@ n_components : int, default={n_components}
           :func:`~sk_autoencoder.make_windows` returns them). Stacked GRUs of
           ``hidden_layer_sizes`` encode; the code is fed to a GRU decoder at every
           step. Without ``input_shape``, rows are univariate sequences
-          ``(n_features, 1)``.
+          ``(n_features, 1)``; beyond 1,000 steps that warns (a table is then better
+          served by ``"dense"``).
 
     beta : float > 0, default=1.0
         Weight of the KL term of ``architecture="variational"`` (a beta-VAE); with
@@ -198,6 +202,12 @@ n_features_in_ : int
     n_components_ : int
         Width of the code.
 
+    n_samples_seen_ : int
+        Number of rows the estimator has processed, as in
+        :class:`~sklearn.decomposition.IncrementalPCA`: ``fit`` sets it to the rows
+        of ``X``; each ``partial_fit`` call (and a ``fit`` that continues training
+        with ``warm_start=True``) adds the rows of its chunk.
+
     scaler_ : StandardScaler, MinMaxScaler or None
         The fitted scaling, per ``preprocessing``.
 
@@ -229,10 +239,29 @@ Input: numeric columns only, of any numeric or boolean dtype (pandas nullable
 
     Interrupting ``fit`` (Ctrl-C, ``KeyboardInterrupt``) after at least one epoch
     keeps the weights of the best completed epoch (by validation loss with
-    ``early_stopping=True``, training loss otherwise) and warns; earlier, the
-    interrupt propagates and the estimator is left as before ``fit``. A training
-    loss or weight that stops being finite raises
-    :class:`~sk_autoencoder.TrainingDivergedError`, leaving the estimator as before.
+    ``early_stopping=True``, training loss otherwise) and warns with
+    :class:`~sk_autoencoder.exceptions.TrainingInterruptedWarning`; earlier, the
+    interrupt propagates and the estimator is left as before ``fit``. Training that
+    diverges raises :class:`~sk_autoencoder.TrainingDivergedError`, leaving the
+    estimator as before: a loss or weight that stops being finite, or an epoch loss
+    more than 100 times the larger of the untrained network's loss and the loss of
+    predicting each feature's mean, for three epochs in a row or in the last epoch. A
+    last epoch more than 10 times that reference warns with
+    :class:`~sklearn.exceptions.ConvergenceWarning`.
+
+    Scores are finite for every row the network accepts: rows whose errors overflow
+    float32 (values around 1e19 and beyond, far from the training data) are scored
+    again in float64 and rank as the most abnormal. ``transform`` and
+    ``inverse_transform`` refuse input or codes whose network output would overflow
+    float32, with a ``ValueError``.
+
+    Reproducibility: the same ``random_state`` gives the same results on the CPU
+    under the same number of torch threads (``torch.get_num_threads()``), also when
+    several estimators are fitted in parallel threads; across thread counts, results
+    may differ by float32 rounding. Fitting an estimator while another thread uses it
+    is not supported, as in scikit-learn (which makes no thread-safety promise for
+    it): fit a clone and swap it in. Concurrent ``transform`` and scoring calls on a
+    fitted estimator are safe.
 
     Persistence: ``pickle``, ``joblib`` and :mod:`sk_autoencoder.persistence` (the
     ``skops.io`` format, which loads without running code from the file) all store
@@ -253,10 +282,10 @@ _PARTIAL_FIT = """\
         chunk, and so is the scaling until more chunks arrive (``batch_size="auto"``
         also resolves from it). Each call first updates the scaling statistics with
         ``X`` (the incremental ``partial_fit`` of the scaler), then trains
-        ``partial_fit_epochs`` epochs on ``X``. ``n_iter_`` and ``loss_curve_`` keep
-        accumulating. A fitted estimator (from ``fit``) continues the same way.
-        :class:`dask_ml.wrappers.Incremental` calls this method to train on a Dask
-        array chunk by chunk.
+        ``partial_fit_epochs`` epochs on ``X``. ``n_iter_``, ``loss_curve_`` and
+        ``n_samples_seen_`` keep accumulating. A fitted estimator (from ``fit``)
+        continues the same way. :class:`dask_ml.wrappers.Incremental` calls this
+        method to train on a Dask array chunk by chunk.
 {extra}
         Parameters
         ----------

@@ -7,6 +7,8 @@ import torch
 from skorch import NeuralNet
 from skorch.callbacks import EpochTimer, PassthroughScoring
 
+from . import _data
+
 
 # Input corruptions of denoising autoencoders, by ``noise_type``: each returns a noisy
 # copy of ``X`` (never in place: ``X`` is also the target). Drawn on the CPU
@@ -22,6 +24,37 @@ def _masking_noise(X: torch.Tensor, noise: float, generator) -> torch.Tensor:
 
 
 _NOISE_TYPES = {"gaussian": _gaussian_noise, "masking": _masking_noise}
+
+# Largest Gaussian noise, as a multiple of the largest spread of the scaled training
+# features: beyond it every feature's signal-to-noise ratio is below 1e-4, and the
+# corrupted rows keep no usable trace of the data.
+_MAX_NOISE_RATIO = 100.0
+
+
+def _check_noise(noise: float, noise_type: str, X: torch.Tensor) -> None:
+    """Refuse a ``noise`` that would leave nothing of the scaled training rows ``X``."""
+    if noise_type == "masking":
+        if noise >= 1:
+            raise ValueError(
+                f"noise={noise} is a masking probability with noise_type='masking' and "
+                "must be below 1."
+            )
+        return
+    if not noise or len(X) < 2:
+        return
+    chunks = X.split(_data._CHUNK_ROWS)  # missing entries (NaN) left out
+    count = sum((~chunk.isnan()).sum(dim=0) for chunk in chunks).clamp(min=1)
+    mean = sum(torch.nansum(chunk.double(), dim=0) for chunk in chunks) / count
+    var = sum(torch.nansum((chunk.double() - mean).square(), dim=0) for chunk in chunks) / count
+    spread = float(var.max().sqrt())
+    if spread > 0 and noise > _MAX_NOISE_RATIO * spread:
+        raise ValueError(
+            f"noise={noise} is the standard deviation of the Gaussian corruption, "
+            f"{noise / spread:.3g} times the largest spread (standard deviation) of the "
+            f"scaled training features ({spread:.3g}): the corrupted rows would keep no "
+            f"trace of the data. Use noise of at most {_MAX_NOISE_RATIO:g} times that "
+            "spread (0.05 to 1 is typical with preprocessing='standard')."
+        )
 
 
 class AutoencoderNet(NeuralNet):

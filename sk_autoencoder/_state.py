@@ -17,39 +17,54 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import sklearn
 import torch
+from packaging.version import InvalidVersion, Version
 from skorch.history import History
 
+from . import _seeding
 from ._version import __version__
 from .exceptions import InconsistentVersionWarning
 
 _VERSION_KEYS = {"_sk_autoencoder_version": "sk-autoencoder", "_torch_version": "torch"}
+# Recorded for the warning's scikit-learn fields only: scikit-learn's own estimators
+# in the state (the scaler) warn about their version themselves.
+_SKLEARN_KEY = "_saved_sklearn_version"
 
 
 def _current_versions() -> dict[str, str]:
-    return {"_sk_autoencoder_version": __version__, "_torch_version": torch.__version__}
+    return {
+        "_sk_autoencoder_version": __version__,
+        "_torch_version": torch.__version__,
+        _SKLEARN_KEY: sklearn.__version__,
+    }
 
 
-def _series(version: str) -> tuple[int, ...]:
-    """``"2.13.0+cpu" -> (2,)``, ``"0.1.0" -> (0, 1)``: versions that may break."""
-    parts = []
-    for part in version.split("+")[0].split(".")[:2]:
-        digits = "".join(c for c in part if c.isdigit())
-        parts.append(int(digits) if digits else 0)
-    return tuple(parts) if parts and parts[0] == 0 else tuple(parts[:1])
+def _series(version: str) -> tuple[int, ...] | str:
+    """The release series, whose changes may break a model: ``"2.13.0+cpu" -> (2,)``,
+    ``"0.1.0" -> (0, 1)``. A string that is no version is its own series."""
+    try:
+        release = Version(version).release
+    except InvalidVersion:
+        return version
+    return release[:2] if release[0] == 0 else release[:1]
 
 
 def _check_versions(state: dict, name: str) -> None:
     """Pop the recorded versions from ``state``; warn across a release series."""
     current = _current_versions()
+    sklearn_version = state.pop(_SKLEARN_KEY, None)
     for key, library in _VERSION_KEYS.items():
         saved = state.pop(key, None)
         if saved is not None and _series(saved) != _series(current[key]):
             warnings.warn(
-                f"This {name} was saved with {library} {saved} and is loaded with "
-                f"{library} {current[key]}, a different major version; its outputs may "
-                "differ. Refit it, or load it with the version it was saved with.",
-                InconsistentVersionWarning,
+                InconsistentVersionWarning(
+                    estimator_name=name,
+                    library=library,
+                    current_version=current[key],
+                    original_version=saved,
+                    original_sklearn_version=sklearn_version,
+                ),
                 stacklevel=3,
             )
 
@@ -121,8 +136,9 @@ def _rebuild_net(estimator, record: dict):
         **{f"module__{k}": v for k, v in record["module_kwargs"].items()},
     )
     # initialize() draws initial weights from torch's global generator; they are
-    # overwritten at once, and the caller's random stream must not move.
-    with torch.random.fork_rng(devices=[]):
+    # overwritten at once, and neither the caller's random stream nor a seeded fit in
+    # another thread may move.
+    with _seeding._global_rng(None, "cpu"):
         net.initialize()
     net.module_.load_state_dict(_to_torch(record["state_dict"], device))
     net.module_.eval()

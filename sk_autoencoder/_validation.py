@@ -4,13 +4,68 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_array, check_is_fitted
 
 
+# ------------------------------------------------------------ parameter constraints
+class _Number(Interval):
+    """scikit-learn's ``Interval``, refusing booleans: Python counts ``True`` as the
+    integer 1, but a flag given where a count, a size or a rate belongs is a mistake
+    (``batch_size=True`` would silently train on batches of one row)."""
+
+    def is_satisfied_by(self, val):
+        return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(val)
+
+
+class _SubclassOf(HasMethods):
+    """A constraint on class-valued parameters: a subclass of ``base`` whose class
+    defines ``methods``; ``name`` describes it in the error message.
+
+    A ``HasMethods`` so that scikit-learn's parameter validation takes it as one of its
+    own constraints (it accepts no other constraint classes).
+    """
+
+    def __init__(self, base: type, name: str, methods: tuple[str, ...] = ()):
+        super().__init__(list(methods) or ["__init__"])
+        self.base = base
+        self.name = name
+
+    def is_satisfied_by(self, val):
+        return (
+            isinstance(val, type) and issubclass(val, self.base) and super().is_satisfied_by(val)
+        )
+
+    def __str__(self):
+        return self.name
+
+
+# ---------------------------------------------------------------------- data
+
+
 def _check_numeric_columns(estimator, X) -> None:
-    """Refuse DataFrame columns that are not numbers, naming them."""
+    """Refuse input that is not numbers, naming what it is: DataFrame columns of other
+    dtypes or with duplicate names, and arrays of dates or durations (which numpy would
+    cast to their integer encoding, NaT to -9.2e18)."""
+    estimator_name = type(estimator).__name__
+    dtype = getattr(X, "dtype", None)
+    if isinstance(dtype, np.dtype) and dtype.kind in "mM":
+        raise ValueError(
+            f"{estimator_name} needs numbers; X has dtype {dtype} (dates or durations). "
+            "Convert them to numbers first, e.g. elapsed seconds: "
+            "(X - X.min()) / np.timedelta64(1, 's')."
+        )
     if not isinstance(X, pd.DataFrame):
         return
+    counts = pd.Series(X.columns).value_counts()
+    duplicated = counts[counts > 1]
+    if len(duplicated):
+        listed = ", ".join(f"{column!r} ({n} times)" for column, n in duplicated.items())
+        raise ValueError(
+            f"{estimator_name} needs one column per name; X has duplicate column names: "
+            f"{listed}. Rename or drop the duplicates (columns are matched by name between "
+            "fit and transform)."
+        )
     bad = {}
     for name, dtype in X.dtypes.items():
         if pd.api.types.is_bool_dtype(dtype) or (

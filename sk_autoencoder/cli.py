@@ -8,12 +8,16 @@ with pandas; the format follows the file extension (``.csv``, ``.parquet`` or ``
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import inspect
+import io
 import os
 import re
 import sys
 import tempfile
 import textwrap
+import warnings
+from collections import Counter
 from collections.abc import Sequence
 from numbers import Integral, Real
 from pathlib import Path
@@ -26,10 +30,17 @@ from sklearn.utils._param_validation import Hidden, Interval, Options, StrOption
 from . import persistence
 from ._detector import AutoencoderAnomalyDetector
 from ._transformer import AutoencoderTransformer
+from ._version import __version__
+from .exceptions import TrainingDivergedError, TrainingInterruptedWarning
 
 _PROG = "sk-autoencoder"
 _ESTIMATORS = {"transformer": AutoencoderTransformer, "detector": AutoencoderAnomalyDetector}
 _FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+# "-" for INPUT or --output: standard input or output, as CSV.
+_STDIO = "-"
+# Exit codes: a usage or input error (argparse's), and an interrupt (128 + SIGINT).
+_EXIT_ERROR = 2
+_EXIT_INTERRUPTED = 130
 
 
 class _InputError(Exception):
@@ -44,6 +55,8 @@ def _save_model(model, path) -> None:
 
 
 def _load_model(path):
+    if str(path) == _STDIO:
+        raise _InputError("--model - is not supported: a model is a binary file; give a path.")
     path = Path(path)
     if not path.is_file():
         raise _InputError(f"model file not found: {path}")
@@ -58,33 +71,88 @@ def _load_model(path):
 
 # ----------------------------------------------------------------------- tables
 def _format_of(path) -> str:
+    if str(path) == _STDIO:
+        return "csv"
     suffix = Path(path).suffix.lower()
     if suffix not in _FORMATS:
         raise _InputError(
-            f"unsupported file extension {suffix!r} for {path}: use .csv, .parquet or .pq."
+            f"unsupported file extension {suffix!r} for {path}: use .csv, .parquet or .pq "
+            "(or - for standard input or output, as CSV)."
         )
     return _FORMATS[suffix]
 
 
+def _csv_header(source) -> list[str]:
+    """The names in the first line of a CSV, as written: pandas renames duplicates
+    (``a``, ``a.1``) when it reads the table."""
+    header = pd.read_csv(source, header=None, nrows=1, dtype=str, keep_default_na=False)
+    return [] if header.empty else [str(name) for name in header.iloc[0]]
+
+
+def _check_output_format(path) -> None:
+    """Fail before any work when ``path``'s format cannot be written here."""
+    if _format_of(path) == "parquet" and not any(
+        importlib.util.find_spec(engine) for engine in ("pyarrow", "fastparquet")
+    ):
+        raise _InputError(
+            f"cannot write {path}: Parquet needs pyarrow, which is not installed "
+            '(pip install ".[parquet]" or pip install pyarrow), or write a .csv file.'
+        )
+
+
 def _read_table(path) -> pd.DataFrame:
     fmt = _format_of(path)
-    if not Path(path).is_file():
+    stdin = str(path) == _STDIO
+    if not stdin and not Path(path).is_file():
         raise _InputError(f"input file not found: {path}")
+    name = "standard input" if stdin else str(path)
     try:
-        table = pd.read_csv(path) if fmt == "csv" else pd.read_parquet(path)
+        if fmt == "csv":
+            # Parsed twice, the header as written and the table; standard input can be
+            # read once only, so it is kept in memory.
+            source = io.StringIO(sys.stdin.read()) if stdin else path
+            header = _csv_header(source)
+            if stdin:
+                source.seek(0)
+            table = pd.read_csv(source)
+        else:
+            header, table = None, pd.read_parquet(path)
     except Exception as exc:
-        raise _InputError(f"cannot read {path}: {exc}") from exc
+        raise _InputError(f"cannot read {name}: {exc}") from exc
+    if header is not None:
+        counts = Counter(h for h in header if h)
+        duplicated = [f"{h!r} ({n} times)" for h, n in counts.items() if n > 1]
+        if duplicated:
+            raise _InputError(
+                f"{name} has duplicate column names: {', '.join(duplicated)}; give every "
+                "column a unique name."
+            )
+    if len(table) == 0:
+        raise _InputError(f"{name} has no data rows, only a header.")
     table.columns = [str(c) for c in table.columns]
     return table
 
 
+def _file_mode(path: Path) -> int:
+    """The permissions a plain ``open(path, "w")`` would leave: the existing file's,
+    or 0o666 less the umask for a new file."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def _atomic_write(path, write) -> None:
-    """Call ``write(tmp_path)`` then rename onto ``path``, so a failure leaves no file."""
+    """Call ``write(tmp_path)`` then rename onto ``path``, so a failure leaves no file;
+    the file gets the permissions a plain write would give it."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, _file_mode(path))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -93,10 +161,52 @@ def _atomic_write(path, write) -> None:
 
 def _write_table(table: pd.DataFrame, path) -> None:
     fmt = _format_of(path)
+    if str(path) == _STDIO:
+        # Whole, or not at all: the text is built before anything is written.
+        sys.stdout.write(table.to_csv(index=False))
+        sys.stdout.flush()
+        return
     if fmt == "csv":
         _atomic_write(path, lambda tmp: table.to_csv(tmp, index=False))
-    else:
+        return
+    try:
         _atomic_write(path, lambda tmp: table.to_parquet(tmp, index=False))
+    except ImportError as exc:  # an engine that is installed but does not import
+        raise _InputError(f"cannot write {path}: {exc}") from exc
+
+
+def _same_file(a, b) -> bool:
+    if _STDIO in (str(a), str(b)):
+        return False
+    a, b = Path(a), Path(b)
+    if a.exists() and b.exists():
+        return os.path.samefile(a, b)
+    return a.resolve() == b.resolve()
+
+
+def _check_output(path, option: str, inputs: dict, overwrite: bool) -> None:
+    """Refuse, before any work, an output that would replace an input (unless
+    ``--overwrite``) or that cannot be written: a missing or read-only directory."""
+    if str(path) == _STDIO:
+        return
+    for name, source in inputs.items():
+        if _same_file(path, source) and not overwrite:
+            raise _InputError(
+                f"{option} {path} is the {name}; writing it would destroy it. Choose another "
+                "path, or pass --overwrite to replace it."
+            )
+    path = Path(path)
+    if path.is_dir():
+        raise _InputError(f"{option} {path} is a directory; give a file path.")
+    parent = path.parent
+    if not parent.is_dir():
+        raise _InputError(f"cannot write {option} {path}: directory {parent} does not exist.")
+    try:  # the real test: permissions, ACLs and read-only file systems alike
+        fd, probe = tempfile.mkstemp(dir=parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise _InputError(f"cannot write {option} {path}: {exc.strerror}.") from exc
+    os.close(fd)
+    os.unlink(probe)
 
 
 def _names(columns) -> str:
@@ -431,16 +541,37 @@ def _show_progress(args) -> bool:
     return sys.stderr.isatty()
 
 
+def _fit_recording_interrupt(model, X) -> str | None:
+    """``model.fit(X)``; the message of a :class:`TrainingInterruptedWarning` if training
+    was cut short (other warnings are shown as usual)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(X)
+    interrupted = None
+    for w in caught:
+        if issubclass(w.category, TrainingInterruptedWarning):
+            interrupted = str(w.message)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return interrupted
+
+
 def _cmd_fit(args) -> int:
     model = _ESTIMATORS[args.estimator](**_estimator_params(args))
+    if args.model == _STDIO:
+        raise _InputError("--model - is not supported: a model is a binary file; give a path.")
+    _check_output(args.model, "--model", {"input table": args.input}, args.overwrite)
     table = _read_table(args.input)
     X = _features(table, args.id_column)
     if _show_progress(args):
         model.set_params(verbose=1)
-    model.fit(X)
+    interrupted = _fit_recording_interrupt(model, X)
     if model.verbose:
         model.set_params(verbose=0)
     _save_model(model, args.model)
+    if interrupted is not None:
+        print(f"{_PROG} fit: {interrupted} Saved that model to {args.model}.", file=sys.stderr)
+        return _EXIT_INTERRUPTED
     print(
         f"fitted {type(model).__name__} on {X.shape[0]} rows x {X.shape[1]} columns in "
         f"{model.n_iter_} epochs; saved to {args.model}",
@@ -449,14 +580,22 @@ def _cmd_fit(args) -> int:
     return 0
 
 
+def _check_apply_paths(args) -> None:
+    """The output of transform and score: a format that can be written here, a
+    writable path, not an input."""
+    _check_output_format(args.output)
+    inputs = {"input table": args.input, "model file": args.model}
+    _check_output(args.output, "--output", inputs, args.overwrite)
+
+
 def _cmd_transform(args) -> int:
+    _check_apply_paths(args)
     model = _load_model(args.model)
     if not isinstance(model, AutoencoderTransformer):
         raise _InputError(
             "transform needs a model fitted with --estimator transformer; use score for a "
             "detector."
         )
-    _format_of(args.output)
     table = _read_table(args.input)
     X = _features(table, args.id_column, model)
     codes = pd.DataFrame(model.transform(X), columns=model.get_feature_names_out())
@@ -465,6 +604,7 @@ def _cmd_transform(args) -> int:
 
 
 def _cmd_score(args) -> int:
+    _check_apply_paths(args)
     model = _load_model(args.model)
     if not isinstance(model, AutoencoderAnomalyDetector):
         raise _InputError(
@@ -473,7 +613,6 @@ def _cmd_score(args) -> int:
         )
     if args.top_k < 0:
         raise _InputError(f"--top-k must be >= 0, got {args.top_k}.")
-    _format_of(args.output)
     table = _read_table(args.input)
     X = _features(table, args.id_column, model)
     # The estimator's own rules, whatever the architecture (the ELBO of a variational
@@ -530,12 +669,15 @@ def build_parser() -> argparse.ArgumentParser:
             "Autoencoders for CSV and Parquet tables: fit a transformer or an anomaly "
             "detector, save it, then encode or score other tables with it. Tables are "
             "read and written with pandas; the file extension (.csv, .parquet, .pq) "
-            "picks the format. Every column except --id-column must be numeric and "
-            "complete; otherwise the command stops with exit code 2 and writes nothing."
+            "picks the format; - reads standard input or writes standard output, as CSV. "
+            "Every column except --id-column must be numeric and complete; otherwise the "
+            "command stops with exit code 2 and writes nothing. An output never replaces an "
+            "input file unless --overwrite is given. Ctrl-C stops with exit code 130."
         ),
         epilog=f"Run '{_PROG} COMMAND --help' for the options of a command.",
         formatter_class=_HelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"{_PROG} {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     demo = commands.add_parser(
@@ -556,6 +698,10 @@ def build_parser() -> argparse.ArgumentParser:
         "name of an identifier column: left out of the features and, for transform "
         "and score, copied as the first output column"
     )
+    overwrite_help = (
+        "allow the output to replace an input file (the input table, or the model for "
+        "transform and score); without it, such a command stops with exit code 2"
+    )
 
     not_offered = "; ".join(f"{name} ({why})" for name, why in _NOT_ON_COMMAND_LINE.items())
     fit = commands.add_parser(
@@ -566,11 +712,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="Fit an autoencoder on every column of INPUT (except --id-column) and "
         "save it to --model. Each parameter of the estimator is an option, described as in "
         "its Python documentation; unset options keep the estimator's default, and the "
-        "estimator checks the values.",
+        "estimator checks the values. A fit that diverges saves nothing and exits with code "
+        "2. Ctrl-C after the first epoch saves the model with the weights of the best "
+        "completed epoch and exits with code 130; earlier, it saves nothing.",
         epilog=f"Parameters that are not options: {not_offered}.",
     )
-    fit.add_argument("input", metavar="INPUT", help="training table (.csv, .parquet, .pq)")
+    fit.add_argument(
+        "input", metavar="INPUT", help="training table (.csv, .parquet, .pq; - for CSV on stdin)"
+    )
     fit.add_argument("--model", required=True, metavar="PATH", help="where to save the model")
+    fit.add_argument("--overwrite", action="store_true", help=overwrite_help)
     fit.add_argument(
         "--estimator",
         choices=sorted(_ESTIMATORS),
@@ -614,12 +765,17 @@ def build_parser() -> argparse.ArgumentParser:
         "component (named autoencodertransformer0, autoencodertransformer1, ...), rows in "
         "input order. INPUT must have the training table's columns (any order).",
     )
-    transform.add_argument("input", metavar="INPUT", help="table to encode")
+    transform.add_argument("input", metavar="INPUT", help="table to encode (- for CSV on stdin)")
     transform.add_argument("--model", required=True, metavar="PATH", help="fitted transformer")
     transform.add_argument(
-        "-o", "--output", required=True, metavar="PATH", help="where to write the codes"
+        "-o",
+        "--output",
+        required=True,
+        metavar="PATH",
+        help="where to write the codes (- for CSV on stdout)",
     )
     transform.add_argument("--id-column", metavar="NAME", help=id_help)
+    transform.add_argument("--overwrite", action="store_true", help=overwrite_help)
     transform.set_defaults(handler=_cmd_transform)
 
     score = commands.add_parser(
@@ -634,11 +790,16 @@ def build_parser() -> argparse.ArgumentParser:
         "in that row (score_features) and their error. INPUT must have the training "
         "table's columns (any order).",
     )
-    score.add_argument("input", metavar="INPUT", help="table to score")
+    score.add_argument("input", metavar="INPUT", help="table to score (- for CSV on stdin)")
     score.add_argument("--model", required=True, metavar="PATH", help="fitted detector")
     score.add_argument(
-        "-o", "--output", required=True, metavar="PATH", help="where to write the scores"
+        "-o",
+        "--output",
+        required=True,
+        metavar="PATH",
+        help="where to write the scores (- for CSV on stdout)",
     )
+    score.add_argument("--overwrite", action="store_true", help=overwrite_help)
     score.add_argument(
         "--top-k",
         type=int,
@@ -649,6 +810,30 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--id-column", metavar="NAME", help=id_help)
     score.set_defaults(handler=_cmd_score)
     return parser
+
+
+def _as_options(message: str) -> str:
+    """An estimator's message with its parameters written as options:
+    ``learning_rate`` -> ``--learning-rate``, ``preprocessing='minmax'`` ->
+    ``--preprocessing minmax`` (bare names only where they cannot be plain words)."""
+    for option in _parameter_options():
+        message = re.sub(rf"\b{option.name}='?([\w.+-]+)'?", rf"{option.flag} \1", message)
+        if "_" in option.name:
+            message = re.sub(rf"\b{option.name}\b", option.flag, message)
+    return message
+
+
+def _one_line(text) -> str:
+    return " ".join(str(text).split())
+
+
+def _warning_printer(command: str):
+    """``warnings.showwarning`` for the command line: one line per warning."""
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"{_PROG} {command}: warning: {_as_options(_one_line(message))}", file=sys.stderr)
+
+    return show
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -662,16 +847,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     status : int
-        0 on success, 2 for a usage or input error (reported in one line on stderr).
+        0 on success; 2 for a usage or input error, or a fit that diverged (reported in
+        one line on stderr); 130 when interrupted (Ctrl-C), after saving what could be
+        kept.
     """
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-    except SystemExit as exc:  # --help and argparse's own usage errors
+    except SystemExit as exc:  # --help, --version and argparse's own usage errors
         return int(exc.code or 0)
-    try:
-        return args.handler(args)
-    except (_InputError, ValueError) as exc:
-        message = " ".join(str(exc).split())
-        print(f"{_PROG} {args.command}: error: {message}", file=sys.stderr)
-        return 2
+    error = f"{_PROG} {args.command}: error:"
+    with warnings.catch_warnings():
+        warnings.showwarning = _warning_printer(args.command)
+        try:
+            return args.handler(args)
+        except KeyboardInterrupt:
+            print(f"{_PROG} {args.command}: interrupted; nothing was written.", file=sys.stderr)
+            return _EXIT_INTERRUPTED
+        except TrainingDivergedError as exc:
+            message = _as_options(_one_line(exc))
+            print(f"{error} {message} No model was saved.", file=sys.stderr)
+            return _EXIT_ERROR
+        except (_InputError, ValueError) as exc:
+            print(f"{error} {_one_line(exc)}", file=sys.stderr)
+            return _EXIT_ERROR
+        except BrokenPipeError:  # stdout closed early (| head): stop quietly
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            return 1

@@ -23,11 +23,14 @@ encoder. ``X`` is always 2-D ``(n_samples, n_features)`` and already scaled.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from numbers import Integral
 
 import torch
 from torch import nn
+
+from . import _seeding
 
 _ACTIVATIONS = {
     "relu": nn.ReLU,
@@ -38,6 +41,16 @@ _ACTIVATIONS = {
     "sigmoid": nn.Sigmoid,
     "identity": nn.Identity,
 }
+
+
+class _Dropout(nn.Dropout):
+    """``nn.Dropout`` whose masks come from the fit's own generator (see ``_seeding``),
+    so that fits in parallel threads stay reproducible."""
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0:
+            return X
+        return _seeding._dropout(X, self.p)
 
 
 def _mlp(
@@ -53,7 +66,7 @@ def _mlp(
             if activation != "identity":
                 layers.append(_ACTIVATIONS[activation]())
             if not is_last and dropout > 0:
-                layers.append(nn.Dropout(dropout))
+                layers.append(_Dropout(dropout))
     return nn.Sequential(*layers)
 
 
@@ -351,7 +364,7 @@ output_activation
         mean, log_var = self.posterior(X)
         z = mean
         if self.training:
-            z = mean + (0.5 * log_var).exp() * torch.randn_like(mean)
+            z = mean + (0.5 * log_var).exp() * _seeding._randn(mean)
         return self.decode(z), mean, log_var
 
     def regularization(self, X, reconstruction, mean, log_var) -> torch.Tensor:
@@ -431,7 +444,7 @@ class ConvolutionalAutoencoder(AutoencoderModule):
             if activation != "identity":
                 layers.append(_ACTIVATIONS[activation]())
             if dropout > 0:
-                layers.append(nn.Dropout(dropout))
+                layers.append(_Dropout(dropout))
 
         encoder: list[nn.Module] = []
         for c_in, c_out in zip([channels, *hidden[:-1]], hidden, strict=True):
@@ -551,7 +564,7 @@ class RecurrentAutoencoder(AutoencoderModule):
             for size_in, size_out in zip([rev[0], *rev[:-1]], rev, strict=True)
         )
         self.to_channels = nn.Linear(rev[-1], n_channels)
-        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.dropout = _Dropout(dropout) if dropout > 0 else nn.Identity()
         self.output_activation = _ACTIVATIONS[output_activation]()
 
     @classmethod
@@ -596,6 +609,34 @@ _ARCHITECTURES: dict[str, type[AutoencoderModule]] = {
 }
 
 
+# A sequence longer than this, from the default input_shape (None), warns: a recurrent
+# network runs its steps one after another, so training time grows with the length,
+# and its gradients rarely carry information across more than a few hundred steps.
+_LONG_DEFAULT_SEQUENCE = 1000
+
+
+def _warn_long_default_sequence(module_cls: type, input_shape, n_features: int, name: str):
+    """Warn when ``input_shape=None`` makes ``module_cls`` read each row as a sequence of
+    more than ``_LONG_DEFAULT_SEQUENCE`` steps (wide tables under
+    ``architecture="recurrent"``)."""
+    axes = getattr(module_cls, "input_axes", None) or ()
+    if input_shape is not None or "timesteps" not in axes:
+        return
+    shape = _resolve_input_shape(module_cls, None, n_features, name)
+    steps = shape[axes.index("timesteps")]
+    if steps > _LONG_DEFAULT_SEQUENCE:
+        warnings.warn(
+            f"{name} reads each row of {n_features} features as a sequence of {steps} "
+            f"steps (input_shape=None means {shape}). Its steps run one after another, so "
+            "training will be slow, and a recurrent network rarely learns across that many "
+            "steps. Give input_shape=(timesteps, n_channels) for a multivariate series "
+            "(sk_autoencoder.make_windows builds such rows), or use architecture='dense' "
+            "for a table.",
+            UserWarning,
+            stacklevel=7,  # the caller of fit or partial_fit
+        )
+
+
 def _resolve_input_shape(module_cls: type, input_shape, n_features: int, name: str):
     """``input_shape`` checked against the rules ``module_cls`` declares
     (``input_axes``, ``default_input_shape``) and the width of the rows; None where
@@ -619,7 +660,9 @@ def _resolve_input_shape(module_cls: type, input_shape, n_features: int, name: s
             )
         raise ValueError(message)
     shape = tuple(input_shape)
-    if not shape or not all(isinstance(s, Integral) and s > 0 for s in shape):
+    if not shape or not all(
+        isinstance(s, Integral) and not isinstance(s, bool) and s > 0 for s in shape
+    ):
         raise ValueError(f"input_shape must be a tuple of positive integers, got {shape!r}.")
     if axes is not None and len(shape) != len(axes):
         raise ValueError(f"{name} needs input_shape=({', '.join(axes)}), got {shape!r}.")

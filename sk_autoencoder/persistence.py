@@ -25,6 +25,12 @@ names their types too, and those must be trusted explicitly with ``trusted=``: a
 ``callbacks``, a network class of your own. Check what a file needs with
 :func:`skops.io.get_untrusted_types` before trusting anything.
 
+:func:`load` returns only the two estimators (or an object of a type the caller
+lists in ``trusted=``), and checks the archive's table of contents before skops
+reads anything: a file of more than 10,000 members, or one that declares more than
+1 GiB once decompressed (a decompression bomb), is refused at once
+(``max_members=``, ``max_size=`` raise or lift the limits).
+
 A model saved from a GPU loads on a machine without one: the weights are stored as
 numpy arrays and placed on the CPU when CUDA is not available (the ``device``
 parameter keeps its value, so a refit there needs ``device="cpu"``).
@@ -51,7 +57,10 @@ True
 from __future__ import annotations
 
 import inspect
+import io
+import json
 import os
+import zipfile
 from collections.abc import Sequence
 from typing import IO
 
@@ -97,6 +106,50 @@ TRUSTED_TYPES: tuple[str, ...] = tuple(
 )
 
 
+# load's default limits on what an archive may declare before skops reads it: generous
+# for real models (a transformer with hidden layers (1024, 512) on 2,000 features
+# is a 62 MB file of 56 members; 2,000 epochs of history add 12 MB), and far below
+# what a crafted archive can make the decompressor produce from a few megabytes.
+_MAX_SIZE = 2**30  # bytes, uncompressed
+_MAX_MEMBERS = 10_000
+
+_ESTIMATOR_TYPES = (
+    _type_name(AutoencoderTransformer),
+    _type_name(AutoencoderAnomalyDetector),
+)
+
+
+def _check_archive(archive: zipfile.ZipFile, trusted: Sequence[str], max_size, max_members):
+    """Refuse, before skops builds anything: an archive that declares more members or
+    more uncompressed bytes than the limits, and a file whose top-level object is not
+    an estimator of ours (or of a type in ``trusted``)."""
+    members = archive.infolist()
+    if max_members is not None and len(members) > max_members:
+        raise ValueError(
+            f"The file holds {len(members)} archive members, more than max_members="
+            f"{max_members}; a model file has fewer than a hundred. Pass a larger "
+            "max_members only for a file you trust."
+        )
+    size = sum(member.file_size for member in members)
+    if max_size is not None and size > max_size:
+        raise ValueError(
+            f"The file declares {size} bytes once decompressed, more than max_size="
+            f"{max_size}: too large for a model, or a decompression bomb. Pass a larger "
+            "max_size only for a file you trust."
+        )
+    try:
+        schema = json.loads(archive.read("schema.json"))
+        name = f"{schema['__module__']}.{schema['__class__']}"
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"The file is not a model written by dump: {exc!r}.") from None
+    if name not in (*_ESTIMATOR_TYPES, *trusted):
+        raise TypeError(
+            f"The file holds a {name}, not an sk-autoencoder estimator; load returns only "
+            "AutoencoderTransformer and AutoencoderAnomalyDetector, or a type you list in "
+            "trusted=. Use skops.io.load for other objects."
+        )
+
+
 def dump(estimator: _BaseAutoencoder, file: str | os.PathLike | IO[bytes]) -> None:
     """Save an estimator (fitted or not) in the ``skops.io`` format.
 
@@ -127,9 +180,17 @@ def dump(estimator: _BaseAutoencoder, file: str | os.PathLike | IO[bytes]) -> No
 
 
 def load(
-    file: str | os.PathLike | IO[bytes], trusted: Sequence[str] | None = None
+    file: str | os.PathLike | IO[bytes],
+    trusted: Sequence[str] | None = None,
+    *,
+    max_size: int | None = _MAX_SIZE,
+    max_members: int | None = _MAX_MEMBERS,
 ) -> _BaseAutoencoder:
     """Load an estimator saved by :func:`dump`, building only trusted types.
+
+    Before anything is built, the archive's table of contents is checked: the number
+    of members and their declared uncompressed size (Python's ``zipfile`` never
+    decompresses more than a member declares), and the type of the saved object.
 
     Parameters
     ----------
@@ -137,7 +198,15 @@ def load(
         A file written by :func:`dump`.
     trusted : sequence of str or None, default=None
         Type names trusted in addition to :data:`TRUSTED_TYPES`, as listed by
-        :func:`skops.io.get_untrusted_types`. Trust only types you know.
+        :func:`skops.io.get_untrusted_types`. Trust only types you know. A type
+        listed here may also be the saved object itself.
+    max_size : int or None, default=1073741824
+        Largest total uncompressed size in bytes (1 GiB by default, sixteen times a
+        model with hidden layers (1024, 512) on 2,000 features) the archive may
+        declare; None for no limit.
+    max_members : int or None, default=10000
+        Largest number of archive members (a model file has fewer than a hundred);
+        None for no limit.
 
     Returns
     -------
@@ -150,6 +219,12 @@ def load(
     skops.io.exceptions.UntrustedTypesFoundException
         If the file names a type that is neither in :data:`TRUSTED_TYPES` nor in
         ``trusted``; nothing from the file is built.
+    TypeError
+        If the saved object is not one of the two estimators (nor of a type in
+        ``trusted``), e.g. a plain dict or another library's model.
+    ValueError
+        If the file is not a zip archive, declares more than ``max_size`` bytes or
+        ``max_members`` members, or has no skops schema.
 
     Examples
     --------
@@ -162,7 +237,14 @@ def load(
     >>> type(load(buffer)).__name__
     'AutoencoderAnomalyDetector'
     """
-    trusted_types = [*TRUSTED_TYPES, *(trusted or [])]
-    if hasattr(file, "read"):
-        return sio.loads(file.read(), trusted=trusted_types)
+    trusted = list(trusted or [])
+    trusted_types = [*TRUSTED_TYPES, *trusted]
+    data = file.read() if hasattr(file, "read") else None
+    try:
+        with zipfile.ZipFile(io.BytesIO(data) if data is not None else file) as archive:
+            _check_archive(archive, trusted, max_size, max_members)
+    except zipfile.BadZipFile as exc:
+        raise ValueError(f"The file is not a model written by dump: {exc}.") from None
+    if data is not None:
+        return sio.loads(data, trusted=trusted_types)
     return sio.load(file, trusted=trusted_types)

@@ -5,7 +5,7 @@ Each Display is built with ``from_estimator`` (from a fitted autoencoder and dat
 the matplotlib artists it drew as attributes ending in ``_``, as
 :class:`sklearn.metrics.RocCurveDisplay` does.
 
-matplotlib is optional: install it with ``pip install sk-autoencoder[plot]``. It is
+matplotlib is optional: install it with ``pip install ".[plot]"``. It is
 imported only when something is drawn, so ``import sk_autoencoder`` never needs it.
 """
 
@@ -29,7 +29,8 @@ def _check_matplotlib(caller: str) -> None:
     except ImportError as exc:
         raise ImportError(
             f"{caller} requires matplotlib, which is not installed. Install it with "
-            "`pip install sk-autoencoder[plot]` (or `pip install matplotlib`)."
+            '`pip install ".[plot]"` from a checkout of sk-autoencoder (or `pip install '
+            "matplotlib`)."
         ) from exc
 
 
@@ -190,10 +191,15 @@ class LossCurveDisplay:
 class ReconstructionDisplay:
     """Original rows next to their reconstructions.
 
-    With ``image_shape`` the rows are images: the originals in a top row of small
-    axes, the reconstructions below them. Without it the rows are tabular: one axes
-    with each feature on the x axis, the original value as a dot, the
+    With ``image_shape`` the rows are images: each original above its
+    reconstruction, the pairs laid out in as many rows as fit the Axes' shape, so
+    that the images stay as large as the Axes allows (a small subplot gets a
+    compact grid, a wide one a single row). Without it the rows are tabular: one
+    panel per row, each feature on the x axis, the original value as a dot, the
     reconstruction as a cross, and a line between them showing the error.
+    :meth:`from_estimator` draws tabular rows in the estimator's scaled units (the
+    units its errors are measured in), so that a column in thousands does not
+    flatten a column in fractions.
 
     Parameters
     ----------
@@ -205,12 +211,14 @@ class ReconstructionDisplay:
         Shape of one image, e.g. ``(8, 8)``; its product must be ``n_features``.
     feature_names : array-like of str or None, default=None
         Names of the features (tabular view only).
+    value_label : str, default="value"
+        What the values are, the label of the tabular view's value axes.
 
     Attributes
     ----------
     axes_ : ndarray of matplotlib Axes
         Image mode: shape (2, n_samples), originals on row 0 and reconstructions on
-        row 1. Tabular mode: shape (1,), the axes of the plot.
+        row 1. Tabular mode: shape (n_samples,), one panel per row.
     images_ : ndarray of matplotlib AxesImage or None
         Image mode: shape (2, n_samples), the drawn images. None in tabular mode.
     original_lines_ : list of matplotlib Line2D or None
@@ -218,8 +226,8 @@ class ReconstructionDisplay:
     reconstruction_lines_ : list of matplotlib Line2D or None
         Tabular mode: the reconstructions, one per row. None in image mode.
     ax_ : matplotlib Axes
-        The Axes the display occupies (in image mode its area is divided into the
-        image axes, and the Axes itself is hidden).
+        The Axes the display occupies (its area is divided into the image axes or
+        the row panels, and the Axes itself is hidden).
     figure_ : matplotlib Figure
         Figure holding the axes.
 
@@ -241,11 +249,14 @@ class ReconstructionDisplay:
     (2, 6)
     """
 
-    def __init__(self, *, X, X_reconstructed, image_shape=None, feature_names=None):
+    def __init__(
+        self, *, X, X_reconstructed, image_shape=None, feature_names=None, value_label="value"
+    ):
         self.X = X
         self.X_reconstructed = X_reconstructed
         self.image_shape = image_shape
         self.feature_names = feature_names
+        self.value_label = value_label
 
     @classmethod
     def from_estimator(
@@ -253,7 +264,7 @@ class ReconstructionDisplay:
         estimator,
         X,
         *,
-        n_samples=8,
+        n_samples=None,
         image_shape=None,
         feature_names=None,
         ax=None,
@@ -261,8 +272,11 @@ class ReconstructionDisplay:
     ):
         """Reconstruct the first ``n_samples`` rows of ``X`` and plot them.
 
-        The reconstruction is the network's output with the scaling undone, for
-        the transformer and the detector alike.
+        The reconstruction is the network's output, for the transformer and the
+        detector alike. Images are drawn in the original units; tabular rows in the
+        estimator's scaled units (``preprocessing``), where every column has a
+        comparable spread and the errors are those the estimator scores (in the
+        original units when ``preprocessing=None``).
 
         Parameters
         ----------
@@ -270,8 +284,8 @@ class ReconstructionDisplay:
             A fitted autoencoder.
         X : array-like of shape (n_samples, n_features)
             Rows to reconstruct; only the first ``n_samples`` are used.
-        n_samples : int, default=8
-            How many rows to show.
+        n_samples : int or None, default=None
+            How many rows to show; None shows 8 images or 4 tabular rows.
         image_shape : tuple of int or None, default=None
             Shape of one image, e.g. ``(8, 8)``; None gives the tabular view.
         feature_names : array-like of str or None, default=None
@@ -289,19 +303,27 @@ class ReconstructionDisplay:
         """
         _check_matplotlib(f"{cls.__name__}.from_estimator")
         check_is_fitted(estimator)
+        n_samples = _default_rows(n_samples, image_shape)
         rows = X.iloc[:n_samples] if hasattr(X, "iloc") else X[:n_samples]
         reconstructed = estimator._reconstruct(rows)
         if feature_names is None:
             feature_names = getattr(estimator, "feature_names_in_", None)
-        return cls.from_predictions(
-            rows,
-            reconstructed,
-            n_samples=n_samples,
+        if feature_names is None and hasattr(rows, "columns"):
+            feature_names = [str(c) for c in rows.columns]
+        value_label = "value"
+        if image_shape is None and estimator._affine is not None:
+            a, b = estimator._affine
+            original = check_array(rows, dtype=np.float64)
+            rows, reconstructed = original * a + b, reconstructed * a + b
+            value_label = f"scaled value (preprocessing={estimator.preprocessing!r})"
+        display = cls(
+            X=rows,
+            X_reconstructed=reconstructed,
             image_shape=image_shape,
             feature_names=feature_names,
-            ax=ax,
-            cmap=cmap,
+            value_label=value_label,
         )
+        return display.plot(ax=ax, cmap=cmap)
 
     @classmethod
     def from_predictions(
@@ -309,7 +331,7 @@ class ReconstructionDisplay:
         X,
         X_reconstructed,
         *,
-        n_samples=8,
+        n_samples=None,
         image_shape=None,
         feature_names=None,
         ax=None,
@@ -325,9 +347,11 @@ class ReconstructionDisplay:
         X : array-like of shape (n_samples, n_features)
             Original rows.
         X_reconstructed : array-like of shape (n_samples, n_features)
-            Their reconstructions.
-        n_samples : int, default=8
-            How many rows (the first ones) to show.
+            Their reconstructions, in the same units (tabular rows are drawn as
+            given: pass standardised values when the columns' scales differ).
+        n_samples : int or None, default=None
+            How many rows (the first ones) to show; None shows 8 images or 4
+            tabular rows.
         image_shape : tuple of int or None, default=None
             Shape of one image, e.g. ``(8, 8)``; None gives the tabular view.
         feature_names : array-like of str or None, default=None
@@ -343,6 +367,7 @@ class ReconstructionDisplay:
             The display, with its artists drawn.
         """
         _check_matplotlib(f"{cls.__name__}.from_predictions")
+        n_samples = _default_rows(n_samples, image_shape)
         if feature_names is None and hasattr(X, "columns"):
             feature_names = [str(c) for c in X.columns]
         X = check_array(X, ensure_all_finite=False)[:n_samples]
@@ -392,7 +417,12 @@ class ReconstructionDisplay:
                 _, ax = plt.subplots(figsize=(1.1 * X.shape[0] + 0.6, 2.6))
             self._plot_images(ax, X, X_rec, image_shape, cmap)
         else:
-            ax = _get_ax(ax)
+            if ax is None:
+                import matplotlib.pyplot as plt
+
+                _, ax = plt.subplots(
+                    figsize=(max(6.4, 0.5 * X.shape[1] + 1.5), 1.0 + 1.1 * len(X))
+                )
             self._plot_table(ax, X, X_rec)
         self.ax_ = ax
         self.figure_ = ax.figure
@@ -419,24 +449,32 @@ class ReconstructionDisplay:
         high = np.where(flat, np.maximum(high, X_rec.max(axis=1)), high)
         axes = np.empty((2, n), dtype=object)
         images = np.empty((2, n), dtype=object)
-        width, gap = 1.0 / n, 0.04 / n
-        for row, (values, label) in enumerate(((X, "original"), (X_rec, "reconstruction"))):
-            for j in range(n):
-                # Axes-relative bounds: originals in the top half, reconstructions below.
-                sub = ax.inset_axes(
-                    [j * width + gap, 0.5 * (1 - row) + 0.02, width - 2 * gap, 0.46]
-                )
+        n_cols, width, height = _pair_grid(ax, n, shape_2d)
+        n_rows = -(-n // n_cols)
+        # Axes-relative cells of the images' own aspect, the grid centred: each pair
+        # is an original above its reconstruction, pairs set apart by a gap.
+        gap = 0.06
+        left0 = (1 - n_cols * width) / 2
+        top0 = 1 - (1 - n_rows * height) / 2
+        for j in range(n):
+            col, grid_row = j % n_cols, j // n_cols
+            left = left0 + (col + gap / 2) * width
+            bottom = top0 - (grid_row + 1) * height + gap * height / 2
+            half = (1 - gap) * height / 2
+            for row, values in enumerate((X, X_rec)):
+                sub = ax.inset_axes([left, bottom + (1 - row) * half, (1 - gap) * width, half])
                 images[row, j] = sub.imshow(
                     values[j].reshape(shape_2d),
                     cmap=cmap,
                     vmin=low[j],
                     vmax=high[j],
                     interpolation="nearest",
+                    aspect="equal",
                 )
                 sub.set_xticks([])
                 sub.set_yticks([])
-                if j == 0:
-                    sub.set_ylabel(label, fontsize=8)
+                if col == 0:
+                    sub.set_ylabel("orig." if row == 0 else "recon.", fontsize="small")
                 axes[row, j] = sub
         self.axes_ = axes
         self.images_ = images
@@ -453,31 +491,73 @@ class ReconstructionDisplay:
             raise ValueError(
                 f"feature_names has {len(names)} names but the rows have {n_features} features."
             )
+        ax.set_axis_off()
         positions = np.arange(n_features)
-        # Rows side by side within each feature's slot, so their markers don't overlap.
-        offsets = np.linspace(-0.3, 0.3, n_samples) if n_samples > 1 else np.zeros(1)
+        finite = np.concatenate([X[np.isfinite(X)], X_rec[np.isfinite(X_rec)]])
+        low, high = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
+        margin = 0.08 * (high - low or 1.0)
+        axes = np.empty(n_samples, dtype=object)
         self.original_lines_, self.reconstruction_lines_ = [], []
-        colors = [f"C{i % 10}" for i in range(n_samples)]
+        # One panel per row, on a shared value range, with room below for the names.
+        height = 0.85 / n_samples
         for i in range(n_samples):
-            x = positions + offsets[i]
-            ax.vlines(x, X[i], X_rec[i], color=colors[i], alpha=0.5, linewidth=1)
-            (orig,) = ax.plot(
-                x, X[i], "o", color=colors[i], markersize=5, label=f"row {i}: original"
+            sub = ax.inset_axes([0.1, 1 - (i + 1) * height + 0.12 * height, 0.88, 0.8 * height])
+            sub.vlines(positions, X[i], X_rec[i], color="C3", alpha=0.6, linewidth=1.5)
+            (orig,) = sub.plot(positions, X[i], "o", color="C0", markersize=5, label="original")
+            (rec,) = sub.plot(
+                positions, X_rec[i], "x", color="C1", markersize=6, label="reconstruction"
             )
-            (rec,) = ax.plot(
-                x, X_rec[i], "x", color=colors[i], markersize=6, label=f"row {i}: reconstruction"
-            )
+            sub.set_ylim(low - margin, high + margin)
+            sub.set_xlim(-0.5, n_features - 0.5)
+            sub.axhline(0, color="0.8", linewidth=0.8, zorder=0)
+            sub.text(0.005, 0.96, f"row {i}", transform=sub.transAxes, va="top", fontsize="small")
+            sub.tick_params(labelsize="small")
+            sub.set_xticks(positions)
+            if i == n_samples - 1:
+                sub.set_xticklabels(
+                    names,
+                    rotation=45 if n_features > 6 else 0,
+                    ha="right" if n_features > 6 else "center",
+                )
+            else:
+                sub.set_xticklabels([])
+            if i == 0:
+                sub.legend(fontsize="small", ncols=2, loc="lower right", bbox_to_anchor=(1, 1))
+            axes[i] = sub
             self.original_lines_.append(orig)
             self.reconstruction_lines_.append(rec)
-        ax.set_xticks(positions)
-        ax.set_xticklabels(
-            names, rotation=45 if n_features > 6 else 0, ha="right" if n_features > 6 else "center"
-        )
-        ax.set(ylabel="value", title="original (o) vs reconstruction (x)")
-        if n_samples <= 6:
-            ax.legend(fontsize="small", ncols=2)
-        self.axes_ = np.array([ax], dtype=object)
+        ax.text(
+            0.02, 1 - n_samples * height / 2, self.value_label, rotation=90,
+            ha="left", va="center", fontsize="small", transform=ax.transAxes,
+        )  # fmt: skip
+        self.axes_ = axes
         self.images_ = None
+
+
+def _default_rows(n_samples, image_shape) -> int:
+    """``n_samples=None``: 8 images, or 4 tabular rows (one panel each)."""
+    if n_samples is None:
+        return 8 if image_shape is not None else 4
+    return n_samples
+
+
+def _pair_grid(ax, n: int, shape_2d: tuple[int, int]) -> tuple[int, float, float]:
+    """How many (original, reconstruction) pairs per grid row make the images
+    largest in ``ax`` (a wide Axes gets one row of pairs, a small square one a
+    compact grid), and the width and height of a pair's cell as fractions of the
+    Axes, in the images' own aspect."""
+    bbox = ax.get_position()
+    figure_width, figure_height = ax.figure.get_size_inches()
+    width, height = bbox.width * figure_width, bbox.height * figure_height
+    image_h, image_w = shape_2d
+    best, best_size = 1, 0.0
+    for n_cols in range(1, n + 1):
+        n_rows = -(-n // n_cols)
+        # Each pair is one image wide and two tall; the scale that fits both ways.
+        size = min(width / (n_cols * image_w), height / (n_rows * 2 * image_h))
+        if size > best_size * 1.0001:
+            best, best_size = n_cols, size
+    return best, best_size * image_w / width, best_size * 2 * image_h / height
 
 
 # ---------------------------------------------------------------------- latent space

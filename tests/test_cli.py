@@ -3,7 +3,10 @@ from the estimators, and bad input."""
 
 import argparse
 import inspect
+import io
+import os
 import re
+import stat
 import subprocess
 import sys
 from numbers import Real
@@ -12,7 +15,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.utils._param_validation import Interval, StrOptions
+from skorch import NeuralNet
 
+import sk_autoencoder
 from sk_autoencoder import AutoencoderAnomalyDetector, AutoencoderTransformer, cli
 from sk_autoencoder.cli import _NOT_ON_COMMAND_LINE, _load_model, build_parser, main
 
@@ -319,7 +324,6 @@ def test_score_follows_predict_for_a_variational_detector(tables, tmp_path):
     flagged = model.predict(X) == -1
     assert flagged.sum() == 20  # contamination=0.1 of the 200 training rows
     np.testing.assert_array_equal(result["is_outlier"], flagged.astype(int))
-    np.testing.assert_array_equal(result["is_outlier"], model.labels_)
     np.testing.assert_allclose(result["anomaly_score"], -model.score_samples(X), rtol=1e-5)
     errors = model.score_features(X).to_numpy()
     np.testing.assert_allclose(result["top_1_error"], errors.max(axis=1), rtol=1e-5)
@@ -512,3 +516,238 @@ def test_new_parameters_and_choices_need_no_cli_edit(monkeypatch, capsys):
     assert cli._estimator_params(args) == {"gradient_clip": None}
     assert main(["fit", "x.csv", "--model", "m.skops", "--gradient-clip", "1"]) == 2
     assert "--gradient-clip applies to --estimator transformer only" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------ files, exits, signals
+def _fit_args(source, model, *extra):
+    return ["fit", str(source), "--model", str(model), "--no-progress", *FIT_OPTIONS, *extra]
+
+
+@pytest.fixture
+def train_csv(tables, tmp_path):
+    """A copy of the training table (without the id column) in the test's own folder."""
+    _, train, _ = tables
+    path = tmp_path / "train.csv"
+    train[COLUMNS].to_csv(path, index=False)
+    return path
+
+
+def test_unwritable_output_is_refused_before_training(train_csv, tmp_path, capsys, monkeypatch):
+    def no_fit(*args, **kwargs):
+        raise AssertionError("fit ran although the model could not be saved")
+
+    monkeypatch.setattr(AutoencoderAnomalyDetector, "fit", no_fit)
+    missing = tmp_path / "no" / "such" / "model.skops"
+    assert main(_fit_args(train_csv, missing)) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"sk-autoencoder fit: error: cannot write --model {missing}: directory "
+        f"{missing.parent} does not exist.\n"
+    )
+    assert main(_fit_args(train_csv, tmp_path)) == 2
+    assert "is a directory; give a file path" in capsys.readouterr().err
+    model = tmp_path / "m.skops"
+    score = [
+        "score",
+        str(train_csv),
+        "--model",
+        str(model),
+        "-o",
+        str(missing.with_suffix(".csv")),
+    ]
+    assert main(score) == 2
+    assert "cannot write --output" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["train.csv"]
+
+
+def test_diverged_fit_is_one_line_exit_2_and_saves_nothing(train_csv, tmp_path, capsys):
+    model = tmp_path / "m.skops"
+    assert main(_fit_args(train_csv, model, "--learning-rate", "1000")) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("sk-autoencoder fit: error: Training diverged: the loss reached")
+    assert "Lower --learning-rate (currently 1000.0)" in err
+    assert "(--preprocessing standard or 'minmax')" in err and err.endswith(
+        "No model was saved.\n"
+    )
+    assert not model.exists()
+
+
+def test_poor_fit_warning_is_one_line(tmp_path, capsys):
+    # The table and settings of test_faults' poor-fit test: Adam at 1 ends 13 times worse
+    # than predicting the means.
+    source, model = tmp_path / "normal.csv", tmp_path / "m.skops"
+    pd.DataFrame(np.random.RandomState(0).normal(size=(200, 5))).to_csv(source, index=False)
+    options = ["--learning-rate", "1", "--estimator", "transformer", "--max-epochs", "5"]
+    assert main(_fit_args(source, model, *options)) == 0
+    err = capsys.readouterr().err.splitlines()
+    warning = [line for line in err if line.startswith("sk-autoencoder fit: warning")]
+    assert len(warning) == 1
+    assert warning[0].startswith("sk-autoencoder fit: warning: Training ended with a loss of")
+    assert "Lower --learning-rate (currently 1.0)" in warning[0]
+    assert model.exists()
+
+
+def test_inputs_are_never_overwritten_without_the_flag(train_csv, detector_path, tmp_path, capsys):
+    before = train_csv.read_bytes()
+    assert main(_fit_args(train_csv, train_csv)) == 2
+    assert f"--model {train_csv} is the input table" in capsys.readouterr().err
+    # The same file by another name.
+    other = tmp_path / "." / "train.csv"
+    for command in ("score", "transform"):
+        out = ["-o", str(other)]
+        assert main([command, str(train_csv), "--model", str(detector_path), *out]) == 2
+        assert "is the input table; writing it would destroy it" in capsys.readouterr().err
+    assert train_csv.read_bytes() == before
+    # A model path written as a table is the model file: not replaced either.
+    model_csv = tmp_path / "model.csv"
+    model_csv.write_bytes(detector_path.read_bytes())
+    assert main(["score", str(train_csv), "--model", str(model_csv), "-o", str(model_csv)]) == 2
+    assert "is the model file" in capsys.readouterr().err
+    assert model_csv.read_bytes() == detector_path.read_bytes()
+    # --overwrite: replaced, as asked.
+    assert main(["score", str(train_csv), "--model", str(detector_path), "-o", str(train_csv),
+                 "--overwrite"]) == 0  # fmt: skip
+    assert "anomaly_score" in train_csv.read_text().splitlines()[0]
+
+
+@pytest.mark.parametrize("umask, existing", [(0o022, None), (0o077, None), (0o022, 0o640)])
+def test_written_files_get_the_mode_of_a_plain_write(train_csv, tmp_path, umask, existing):
+    model, scores = tmp_path / "m.skops", tmp_path / "scores.csv"
+    if existing is not None:
+        for path in (model, scores):
+            path.write_text("old")
+            path.chmod(existing)
+    old = os.umask(umask)
+    try:
+        assert main(_fit_args(train_csv, model)) == 0
+        assert main(["score", str(train_csv), "--model", str(model), "-o", str(scores)]) == 0
+    finally:
+        os.umask(old)
+    expected = existing if existing is not None else 0o666 & ~umask
+    for path in (model, scores):
+        assert stat.S_IMODE(path.stat().st_mode) == expected, path.name
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_duplicate_and_missing_headers_are_named(tmp_path, capsys):
+    duplicated = tmp_path / "dup.csv"
+    duplicated.write_text("a,b,a,c,b\n1,2,3,4,5\n6,7,8,9,0\n")
+    model = tmp_path / "m.skops"
+    assert main(_fit_args(duplicated, model)) == 2
+    assert capsys.readouterr().err == (
+        f"sk-autoencoder fit: error: {duplicated} has duplicate column names: 'a' (2 times), "
+        "'b' (2 times); give every column a unique name.\n"
+    )
+    # Names that only look like pandas' renaming are fine.
+    renamed = tmp_path / "renamed.csv"
+    renamed.write_text("a,a.1,b\n" + "\n".join(f"{i},{i % 3},{i % 5}" for i in range(30)) + "\n")
+    assert main(_fit_args(renamed, model)) == 0
+    assert list(_load_model(model).feature_names_in_) == ["a", "a.1", "b"]
+    header_only = tmp_path / "header.csv"
+    header_only.write_text("a,b,c\n")
+    assert main(_fit_args(header_only, tmp_path / "h.skops")) == 2
+    assert "header.csv has no data rows, only a header." in capsys.readouterr().err
+    assert not (tmp_path / "h.skops").exists()
+
+
+def test_stdin_and_stdout_as_dash(train_csv, detector_path, tmp_path, capsys, monkeypatch):
+    text = train_csv.read_text()
+    model = tmp_path / "stdin.skops"
+    monkeypatch.setattr(sys, "stdin", io.StringIO(text))
+    assert main(_fit_args("-", model)) == 0
+    assert _load_model(model).n_iter_ == 3
+    capsys.readouterr()
+    monkeypatch.setattr(sys, "stdin", io.StringIO(text))
+    assert main(["score", "-", "--model", str(detector_path), "-o", "-"]) == 0
+    out, err = capsys.readouterr()
+    result = pd.read_csv(io.StringIO(out))
+    expected = -_load_model(detector_path).score_samples(pd.read_csv(train_csv))
+    np.testing.assert_allclose(result["anomaly_score"], expected, rtol=1e-5)
+    assert err.startswith("scored 200 rows")  # messages stay off stdout
+    assert main(["fit", "-", "--model", "-"]) == 2
+    assert "--model - is not supported" in capsys.readouterr().err
+    monkeypatch.setattr(sys, "stdin", io.StringIO("a,a\n1,2\n"))
+    assert main(_fit_args("-", model)) == 2
+    assert "standard input has duplicate column names: 'a'" in capsys.readouterr().err
+
+
+def test_version(capsys):
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"sk-autoencoder {sk_autoencoder.__version__}\n"
+
+
+def _ctrl_c_at_step(step):
+    """``NeuralNet.train_step`` that raises KeyboardInterrupt (as Ctrl-C does) at one step."""
+    original, calls = NeuralNet.train_step, [0]
+
+    def train_step(net, batch, **kwargs):
+        calls[0] += 1
+        if calls[0] == step:
+            raise KeyboardInterrupt
+        return original(net, batch, **kwargs)
+
+    return train_step
+
+
+@pytest.mark.parametrize("step", [1, 10])  # 4 batches an epoch: epochs 1 and 3
+def test_ctrl_c_exits_130_saying_what_was_kept(train_csv, tmp_path, capsys, monkeypatch, step):
+    model = tmp_path / "m.skops"
+    monkeypatch.setattr(NeuralNet, "train_step", _ctrl_c_at_step(step))
+    args = _fit_args(train_csv, model, "--batch-size", "50", "--max-epochs", "5")
+    assert main(args) == 130
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    if step == 1:
+        assert err == "sk-autoencoder fit: interrupted; nothing was written.\n"
+        assert not model.exists()
+    else:
+        assert err.startswith(
+            "sk-autoencoder fit: Training was interrupted (KeyboardInterrupt) in epoch 3; the "
+            "model keeps the weights of epoch 2, the best completed epoch by train_loss"
+        )
+        assert err.endswith(f"Saved that model to {model}.\n")
+        assert _load_model(model).n_iter_ == 2
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_ctrl_c_while_writing_leaves_no_file(
+    train_csv, detector_path, tmp_path, capsys, monkeypatch
+):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", interrupted)
+    out = tmp_path / "scores.csv"
+    assert main(["score", str(train_csv), "--model", str(detector_path), "-o", str(out)]) == 130
+    assert capsys.readouterr().err == "sk-autoencoder score: interrupted; nothing was written.\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["train.csv"]
+
+
+@pytest.mark.parametrize("engine_fails_on_import", [False, True])
+def test_parquet_output_without_pyarrow_is_a_one_line_error(
+    tables, detector_path, tmp_path, capsys, monkeypatch, engine_fails_on_import
+):
+    root, _, _ = tables
+    out = tmp_path / "scores.parquet"
+    if engine_fails_on_import:
+        # Found but broken: pandas' own ImportError, raised while writing.
+        def broken(*args, **kwargs):
+            raise ImportError("Unable to find a usable engine; tried using: 'pyarrow'.")
+
+        monkeypatch.setattr(pd.DataFrame, "to_parquet", broken)
+    else:
+        real_find_spec = cli.importlib.util.find_spec
+        monkeypatch.setattr(
+            cli.importlib.util,
+            "find_spec",
+            lambda name, *a: None if name in ("pyarrow", "fastparquet") else real_find_spec(name),
+        )
+    score = ["score", str(root / "train.csv"), "--model", str(detector_path), "-o", str(out)]
+    assert main([*score, "--id-column", "id"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert err.startswith(f"sk-autoencoder score: error: cannot write {out}")
+    if not engine_fails_on_import:
+        assert 'pip install ".[parquet]"' in err
+    assert not out.exists() and list(tmp_path.iterdir()) == []

@@ -8,6 +8,7 @@ parametrise over both estimators where their subject is shared.
 """
 
 import pickle
+import sys
 
 import joblib
 import numpy as np
@@ -232,7 +233,7 @@ def test_divergence_stops_with_advice_and_leaves_the_estimator_as_it_was(Estimat
     fresh = Estimator(**{**FAST, **diverging})
     with pytest.raises(
         TrainingDivergedError,
-        match="Training diverged: the loss became .* Lower learning_rate \\(currently",
+        match="Training diverged: the loss (became|reached) .* Lower learning_rate \\(currently",
     ):
         fresh.fit(X_train)
     for method in ROW_METHODS[Estimator]:
@@ -285,11 +286,35 @@ def test_verbose_levels(Estimator, digits, capsys):
     Estimator(**FAST).fit(X_train)
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
-    Estimator(verbose=1, **FAST).fit(X_train)
-    assert "epochs" in capsys.readouterr().err  # the tqdm bar
+    model = Estimator(verbose=1, partial_fit_epochs=2, **FAST).fit(X_train)
+    err = capsys.readouterr().err
+    # The tqdm bar keeps its final state, a line of its own, with the right total;
+    # stderr is not a terminal here, so it is plain ASCII.
+    assert err.endswith("\n") and err.isascii()
+    final = err.rstrip("\n").split("\r")[-1]
+    assert final.startswith("epochs: 100%") and " 3/3 " in final and "train_loss=" in final
+    model.partial_fit(X_train[:300])
+    final = capsys.readouterr().err.rstrip("\n").split("\r")[-1]
+    assert " 2/2 " in final  # the epochs of this call: partial_fit_epochs
     Estimator(verbose=2, **FAST).fit(X_train)
     out = capsys.readouterr().out
     assert "train_loss" in out and len([line for line in out.splitlines() if line]) >= 5
+    # skorch colours the best values; not in a log (stdout is not a terminal here).
+    assert "\x1b[" not in out
+
+
+def test_verbose_stopped_early_says_so(Estimator, digits, capsys):
+    X_train, _, _, _ = digits
+    Estimator(verbose=1, **dict(FAST, max_epochs=50, n_iter_no_change=1, tol=10.0)).fit(X_train)
+    final = capsys.readouterr().err.rstrip("\n").split("\r")[-1]
+    assert final.startswith("epochs (stopped early):") and "/50 " in final
+
+
+def test_verbose_2_keeps_colours_on_a_terminal(Estimator, digits, capsys, monkeypatch):
+    X_train, _, _, _ = digits
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    Estimator(verbose=2, **FAST).fit(X_train)
+    assert "\x1b[36m" in capsys.readouterr().out
 
 
 def test_user_callbacks_are_called(Estimator, digits):

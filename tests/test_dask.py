@@ -8,7 +8,7 @@ remote cluster.
 import numpy as np
 import pytest
 
-_NEEDS_EXTRA = "needs the dask extra: pip install 'sk-autoencoder[dask]'"
+_NEEDS_EXTRA = "needs the dask extra: pip install '.[dask]'"
 pytest.importorskip("dask_ml", reason=_NEEDS_EXTRA)
 pytest.importorskip("distributed", reason=_NEEDS_EXTRA)
 

@@ -1,5 +1,6 @@
 """Training faults (interruption, divergence, early stopping) and concurrency."""
 
+import re
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 
@@ -8,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from _shared import ESTIMATORS, SMALL_NET, correlated_rows
-from sklearn.exceptions import NotFittedError
+from _shared import ESTIMATORS, SMALL_NET, assert_same_outputs, correlated_rows
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import GridSearchCV
 from skorch.callbacks import Callback
 
@@ -18,6 +19,8 @@ from sk_autoencoder import (
     AutoencoderTransformer,
     TrainingDivergedError,
 )
+from sk_autoencoder._callbacks import _DIVERGENCE_FACTOR, _DivergenceCheck
+from sk_autoencoder.modules import AutoencoderModule
 
 
 @pytest.fixture(scope="module")
@@ -148,6 +151,99 @@ def test_early_stopping_restores_best_weights(X):
     assert not np.isclose(loss, valid_losses[-1], rtol=1e-3)
 
 
+# ------------------------------------------------------------------ divergence
+@pytest.fixture(scope="module")
+def normal_rows():
+    return np.random.RandomState(0).normal(size=(200, 5))
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+@pytest.mark.parametrize(
+    "learning_rate, batch_size",
+    [(1e3, "auto"), (10.0, "auto"), (1e3, 16)],  # 16: it diverges within the first epoch
+)
+def test_loss_growing_by_orders_of_magnitude_stops_fit(
+    normal_rows, cls, learning_rate, batch_size
+):
+    # Adam at these rates: the loss goes 1.07 -> 2.5e26 (1e3) or 2e10 (10) and stays,
+    # finite all along, so only a rule on its growth catches it.
+    model = cls(
+        n_components=2,
+        hidden_layer_sizes=(8,),
+        max_epochs=5,
+        learning_rate=learning_rate,
+        batch_size=batch_size,
+        random_state=0,
+    )
+    with pytest.raises(
+        TrainingDivergedError,
+        match=(
+            r"Training diverged: the loss reached .* in epoch [34], .* times the larger of the "
+            r"untrained network's loss and that of predicting each feature's mean "
+            r"\(1(\.\d+)?\), and stayed above 100 times that for 3 epochs in a row\. "
+            rf"Lower learning_rate \(currently {re.escape(str(learning_rate))}\)"
+        ),
+    ):
+        model.fit(normal_rows)
+    with pytest.raises(NotFittedError):
+        model.score_samples(normal_rows)
+
+
+def test_divergence_in_the_last_epoch_stops_fit(normal_rows):
+    # Two epochs: the second is already far above the reference, and there is no third.
+    model = AutoencoderTransformer(
+        hidden_layer_sizes=(8,), max_epochs=2, learning_rate=1e3, random_state=0
+    )
+    with pytest.raises(TrainingDivergedError, match="in epoch 2, .* in the last epoch"):
+        model.fit(normal_rows)
+
+
+def test_network_worse_than_the_mean_at_the_end_warns(normal_rows):
+    # Adam at 1: the loss jumps around (1.07, 179, 13.8, 463, 14.4), never 100 times the
+    # reference for three epochs, but ends 13 times worse than learning nothing.
+    model = AutoencoderTransformer(
+        hidden_layer_sizes=(8,), max_epochs=5, learning_rate=1.0, random_state=0
+    )
+    with pytest.warns(ConvergenceWarning, match=r"ended with a loss of 14\.4, 13\.4 times"):
+        model.fit(normal_rows)
+    assert model.loss_curve_[-1] == pytest.approx(14.4, rel=0.01)
+
+
+def test_reference_is_the_untrained_loss_or_the_mean_predictor(normal_rows):
+    model = AutoencoderTransformer(hidden_layer_sizes=(8,), max_epochs=1, random_state=0)
+    model.fit(normal_rows)
+    check = dict(model.net_.callbacks_)["divergence_check"]
+    first_batch = model.net_.history[0, "batches", 0, "train_loss"]
+    # Standardised columns: predicting the mean costs exactly 1 per entry.
+    assert check.reference_ == pytest.approx(max(1.0, first_batch), rel=1e-6)
+
+
+# Variants whose early epochs are noisy, each at a high but sane learning rate.
+LEGITIMATE = [
+    dict(architecture="variational", learning_rate=0.01),
+    dict(contractive=1.0, learning_rate=0.01),
+    dict(sparsity=1.0, learning_rate=0.01),
+    dict(noise=1.0, learning_rate=0.01),
+    dict(noise=0.5, noise_type="masking", dropout=0.5, learning_rate=0.01),
+    dict(optimizer="sgd", learning_rate=0.3, batch_size=8),
+    dict(early_stopping=True, learning_rate=0.05, batch_size=8),
+    dict(preprocessing=None, learning_rate=0.01),
+    dict(preprocessing="minmax", loss="bce", learning_rate=0.05),
+]
+
+
+@pytest.mark.parametrize("params", LEGITIMATE)
+def test_legitimate_noisy_fits_stay_far_below_the_divergence_rule(X, params):
+    model = AutoencoderTransformer(max_epochs=10, **{**SMALL_NET, **params})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.fit(X * 30 if params.get("preprocessing", "standard") is None else X)
+    check = dict(model.net_.callbacks_)["divergence_check"]
+    assert isinstance(check, _DivergenceCheck)
+    worst = max(model.loss_curve_) / check.reference_
+    assert worst < _DIVERGENCE_FACTOR / 20, worst
+
+
 class _BreakWeightsAtEnd(Callback):
     """Turn a weight non-finite after the last batch, where no loss sees it."""
 
@@ -208,3 +304,76 @@ def test_grid_search_workers_do_not_oversubscribe_and_match_serial(X):
         parallel.cv_results_["mean_test_score"], serial.cv_results_["mean_test_score"], rtol=1e-5
     )
     assert parallel.best_params_ == serial.best_params_
+
+
+class _GlobalDropoutNet(AutoencoderModule):
+    """A custom network drawing from torch's global generator (plain ``nn.Dropout``)."""
+
+    def __init__(self, n_features, n_components, sparsity=0.0, contractive=0.0):
+        super().__init__(sparsity=sparsity, contractive=contractive)
+        self.encoder = torch.nn.Sequential(
+            torch.nn.Linear(n_features, 16), torch.nn.Dropout(0.3), torch.nn.ReLU(),
+            torch.nn.Linear(16, n_components),
+        )  # fmt: skip
+        self.decoder = torch.nn.Linear(n_components, n_features)
+
+    def encode(self, X):
+        return self.encoder(X)
+
+    def decode(self, code):
+        return self.decoder(code)
+
+
+# Every source of randomness in training: dropout, the variational draws, masking and
+# trimming (the detector), and a custom module on torch's global generator.
+THREADED = [
+    (AutoencoderTransformer, dict(dropout=0.3)),
+    (AutoencoderTransformer, dict(architecture="variational")),
+    (AutoencoderAnomalyDetector, dict(dropout=0.2, early_stopping=True)),
+    (AutoencoderTransformer, dict(module=_GlobalDropoutNet)),
+]
+
+
+def test_same_seed_fits_in_parallel_threads_match_serial_fits(X):
+    def fit(case):
+        cls, params = case
+        return cls(max_epochs=4, batch_size=16, **{**SMALL_NET, **params}).fit(X)
+
+    serial = [fit(case) for case in THREADED]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        threaded = list(pool.map(fit, THREADED * 3))
+    for i, model in enumerate(threaded):
+        assert_same_outputs(model, serial[i % len(THREADED)], X)
+
+
+def test_threading_backend_grid_search_matches_serial(X):
+    search = dict(
+        estimator=AutoencoderTransformer(max_epochs=3, batch_size=16, **SMALL_NET),
+        param_grid={"dropout": [0.0, 0.2, 0.4], "n_components": [1, 2]},
+        cv=2,
+    )
+    serial = GridSearchCV(n_jobs=1, **search).fit(X)
+    with joblib.parallel_backend("threading"):
+        threaded = GridSearchCV(n_jobs=4, **search).fit(X)
+    np.testing.assert_array_equal(
+        threaded.cv_results_["mean_test_score"], serial.cv_results_["mean_test_score"]
+    )
+    assert threaded.best_params_ == serial.best_params_
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_same_seed_same_thread_count_gives_identical_results(X, n_threads):
+    # The documented promise: same random_state, same torch thread count, CPU. The
+    # convolutional kernels split their work by thread count, so across counts the
+    # results may differ by float32 rounding; at one count they are identical.
+    before = torch.get_num_threads()
+    torch.set_num_threads(n_threads)
+    try:
+        conv = dict(architecture="convolutional", input_shape=(1, 2, 3), dropout=0.2)
+        params = dict(max_epochs=3, batch_size=16, **{**SMALL_NET, **conv})
+        first = AutoencoderTransformer(**params).fit(X)
+        second = AutoencoderTransformer(**params).fit(X)
+        assert_same_outputs(first, second, X)
+        assert first.loss_curve_ == second.loss_curve_
+    finally:
+        torch.set_num_threads(before)

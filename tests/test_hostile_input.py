@@ -1,19 +1,23 @@
 """Messy tables: odd dtypes, magnitudes, NaN/inf, non-numeric columns, renamed columns.
 
-The property test at the end draws shapes, dtypes and NaN/inf patterns with
-hypothesis; run with ``-s`` to see how many cases it generated and how each ended.
+The property test at the end draws shapes, dtypes and NaN/inf patterns, and the
+variant (architecture, noise, batch size, early stopping), with hypothesis; run with
+``-s`` to see how many cases it generated and how each ended.
 """
 
 import re
 import tracemalloc
+import warnings
 from collections import Counter
 
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from _shared import ESTIMATORS, TINY
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from skorch.callbacks import Callback
 
 import sk_autoencoder._data as data_module
 import sk_autoencoder._scaling as scaling_module
@@ -90,18 +94,52 @@ def test_spread_overflowing_float64_is_refused(preprocessing):
         AutoencoderTransformer(preprocessing=preprocessing, **TINY).fit(X)
 
 
-def test_rows_far_outside_training_data():
+@pytest.mark.parametrize("architecture", ["dense", "variational"])
+def test_rows_far_outside_training_data_get_finite_scores(architecture):
     rng = np.random.RandomState(0)
-    detector = AutoencoderAnomalyDetector(**TINY).fit(rng.normal(size=(50, 3)))
-    # Representable after scaling, but the squared error overflows float32: the
-    # score is -inf and the row is an outlier.
-    far = np.array([[1e25, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    detector = AutoencoderAnomalyDetector(architecture=architecture, **TINY)
+    detector.fit(rng.normal(size=(50, 3)))
+    # Representable after scaling, but the squared errors (and the variational KL)
+    # overflow float32: those rows are computed again in float64, so every score is
+    # finite and the rows rank by how far out they are.
+    far = np.array([[0.0, 0.0, 0.0], [1e19, 0.0, 0.0], [1e25, 0.0, 0.0], [0.0, 0.0, 3e38]])
     scores = detector.score_samples(far)
-    assert scores[0] == -np.inf and np.isfinite(scores[1])
-    assert detector.predict(far)[0] == -1
+    features = detector.score_features(far)
+    assert np.isfinite(scores).all() and np.isfinite(features).all()
+    assert (np.diff(scores) < 0).all()  # ever more abnormal
+    assert scores[2] < -1e40 and features[2, 0] > 1e40
+    assert (detector.predict(far)[1:] == -1).all()
+    if architecture == "dense":
+        np.testing.assert_allclose(scores, -features.mean(axis=1), rtol=1e-12)
+    # Ordinary rows keep the float32 computation bit for bit (in a batch of the same
+    # size: float32 kernels depend on it).
+    np.testing.assert_array_equal(detector.score_samples(np.repeat(far[:1], 4, 0))[0], scores[0])
     # Beyond float32 once scaled: refused with the reason.
     with pytest.raises(ValueError, match="so far outside the training data"):
         detector.score_samples(np.array([[1e300, 0.0, 0.0]]))
+
+
+def test_codes_and_outputs_beyond_float32_are_refused():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(50, 3))
+    model = AutoencoderTransformer(**TINY).fit(X)
+    # transform refuses rows beyond float32 once scaled; inverse_transform the codes.
+    with pytest.raises(ValueError, match="so far outside the training data"):
+        model.transform(np.array([[1e300, 0.0, 0.0]]))
+    with pytest.raises(ValueError, match=r"X contains values beyond float32's range"):
+        model.inverse_transform(np.array([[1e308, 0.0]]))
+    # Codes and rows within float32 whose network output overflows it (weights made
+    # large so that it does): an error, never NaN or infinite rows.
+    with torch.no_grad():
+        for weight in model.net_.module_.parameters():
+            weight.mul_(1e3)
+    huge = np.array([[0.0, 0.0, 0.0], [3e37, -3e37, 3e37]])
+    with pytest.raises(ValueError, match=r"1 row\(s\) for which the network's output overflows"):
+        model.inverse_transform(huge[:, :2])
+    with pytest.raises(ValueError, match=r"1 row\(s\) for which the network's output overflows"):
+        model.transform(huge)
+    # Its score is computed in float64 instead: finite.
+    assert np.isfinite(model.score_samples(huge)).all()
 
 
 def test_float32_rows_are_scaled_in_float32_to_their_own_precision(monkeypatch):
@@ -188,6 +226,41 @@ def test_pandas_nullable_dtypes():
             model.transform(with_na)
 
 
+@pytest.mark.parametrize("cls", ESTIMATORS)
+@pytest.mark.parametrize("dtype", ["datetime64[s]", "datetime64[ns]", "timedelta64[ms]"])
+def test_dates_and_durations_are_refused_naming_the_dtype(cls, dtype):
+    X = np.arange(30).reshape(10, 3).astype(dtype)
+    X[2, 1] = np.datetime64("NaT") if dtype.startswith("datetime") else np.timedelta64("NaT")
+    message = re.escape(f"{cls.__name__} needs numbers; X has dtype {dtype} (dates or durations)")
+    with pytest.raises(ValueError, match=message):
+        cls(**TINY).fit(X)
+    model = cls(**TINY).fit(np.arange(30.0).reshape(10, 3))
+    with pytest.raises(ValueError, match=message):
+        model.score_samples(X)
+    # The same data in a DataFrame: refused by its columns.
+    with pytest.raises(
+        ValueError, match=r"these are not: 0 \(datetime64|these are not: 0 \(timedelta64"
+    ):
+        cls(**TINY).fit(pd.DataFrame(X))
+
+
+def test_duplicate_column_names_are_named():
+    rng = np.random.RandomState(0)
+    frame = pd.DataFrame(rng.normal(size=(20, 4)), columns=["a", "b", "a", "b"])
+    frame.insert(0, "c", 1.0)
+    message = re.escape(
+        "AutoencoderTransformer needs one column per name; X has duplicate column names: "
+        "'a' (2 times), 'b' (2 times)."
+    )
+    with pytest.raises(ValueError, match=message):
+        AutoencoderTransformer(**TINY).fit(frame)
+    # Also when a duplicate is not numeric: the names are the problem, not the dtype.
+    frame["c"] = "x"
+    frame.columns = ["c", "a", "b", "a", "c"]
+    with pytest.raises(ValueError, match="duplicate column names: 'c' .2 times., 'a'"):
+        AutoencoderTransformer(**TINY).fit(frame)
+
+
 def test_non_numeric_columns_are_named_with_advice():
     df = pd.DataFrame(
         {
@@ -212,6 +285,91 @@ def test_non_numeric_columns_are_named_with_advice():
     bad = df[["x", "ok_objects"]].assign(ok_objects=["u", "v", "w", "z"])
     with pytest.raises(ValueError, match="these are not: 'ok_objects'"):
         model.transform(bad)
+
+
+# ------------------------------------------------------------------ parameters
+class _NoProtocol(torch.nn.Module):
+    """Has encode and decode, but cannot be built as module(n_features=..., ...)."""
+
+    def __init__(self, width):
+        super().__init__()
+
+    def encode(self, X):
+        return X
+
+    def decode(self, code):
+        return code
+
+
+HOSTILE_PARAMETERS = [
+    # Booleans are ints to Python, never counts or sizes here.
+    (dict(n_components=True), r"'n_components' parameter .* must be an int in the range"),
+    (dict(batch_size=True), r"'batch_size' parameter .* or an int in the range \[1, inf\)"),
+    (dict(max_epochs=True), r"'max_epochs' parameter .* must be an int"),
+    (dict(learning_rate=True), r"'learning_rate' parameter .* must be a float"),
+    (dict(hidden_layer_sizes=(True,)), r"hidden_layer_sizes must be a sequence of positive"),
+    (dict(architecture="convolutional", input_shape=(True, 1, 3)), "positive integers"),
+    # Classes that are not what the parameter takes.
+    *[
+        (dict(optimizer=bad), r"'optimizer' parameter .* or a subclass of torch.optim.Optimizer")
+        for bad in (int, dict, torch.nn.Linear)
+    ],
+    *[
+        (dict(module=bad), r"'module' parameter .* with 'encode' and 'decode' methods")
+        for bad in (torch.nn.Identity, torch.nn.Linear, int)
+    ],
+    (dict(module=_NoProtocol), r"module=_NoProtocol must be constructible as _NoProtocol\("),
+    (dict(callbacks=[("x", 1)]), r"callbacks must hold .* \(name, Callback\) tuples, got \('x'"),
+    (dict(callbacks=[(1, Callback())]), "callbacks must hold"),
+    # Gaussian noise that would drown the data.
+    (dict(noise=1e30), r"noise=1e\+30 is the standard deviation .* 1e\+30 times the largest"),
+    (dict(noise=1e3, preprocessing="minmax"), r"at most 100 times that spread"),
+]
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+@pytest.mark.parametrize("params, match", HOSTILE_PARAMETERS)
+def test_hostile_parameters_are_refused_naming_the_parameter(cls, params, match):
+    X = np.random.RandomState(0).normal(size=(20, 3))
+    noise_type = {"noise_type": "gaussian"} if "noise" in params else {}
+    with pytest.raises(ValueError, match=match):
+        cls(**{**TINY, **noise_type, **params}).fit(X)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(max_samples=True), r"'max_samples' parameter .* Got True instead"),
+        (dict(trim_warmup_epochs=True), r"'trim_warmup_epochs' parameter .* Got True"),
+        (dict(contamination=True), r"'contamination' parameter .* Got True"),
+    ],
+)
+def test_hostile_detector_parameters(params, match):
+    X = np.random.RandomState(0).normal(size=(20, 3))
+    with pytest.raises(ValueError, match=match):
+        AutoencoderAnomalyDetector(**TINY, **params).fit(X)
+
+
+def test_gaussian_noise_bound_follows_the_spread_of_the_data():
+    # Unscaled columns of spread 1000: noise of 1000 (one spread) is fine there.
+    X = np.random.RandomState(0).normal(size=(40, 3)) * 1000
+    AutoencoderTransformer(preprocessing=None, noise=1000.0, **TINY).fit(X)
+    with pytest.raises(ValueError, match="at most 100 times that spread"):
+        AutoencoderTransformer(preprocessing=None, noise=2e5, **TINY).fit(X)
+    # Constant data has no spread to compare with: any noise trains.
+    AutoencoderTransformer(noise=5.0, **TINY).fit(np.ones((10, 3)))
+
+
+def test_recurrent_network_warns_about_very_long_default_sequences():
+    X = np.random.RandomState(0).normal(size=(4, 1001)).astype(np.float32)
+    recurrent = dict(architecture="recurrent", hidden_layer_sizes=(2,), max_epochs=1)
+    with pytest.warns(UserWarning, match=r"sequence of 1001 steps .* Give input_shape="):
+        AutoencoderTransformer(**recurrent).fit(X)
+    # Given explicitly, or at most 1000 steps by default: no warning.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        AutoencoderTransformer(**recurrent, input_shape=(1001, 1)).fit(X)
+        AutoencoderTransformer(**recurrent).fit(X[:, :1000])
 
 
 # ------------------------------------------------------------------ memory
@@ -262,9 +420,11 @@ DOCUMENTED_ERRORS = {
     "float32 range": "beyond float32's range",
     "float64 spread": "overflows float64",
     "no training rows": "leaves no training rows",
+    "output overflow": "network's output overflows float32",
 }
 OUTCOMES = Counter()
 OUTCOMES_BY_PATTERN = Counter()
+OUTCOMES_BY_VARIANT = Counter()
 
 DTYPES = [np.float16, np.float32, np.float64, np.int8, np.int32, np.int64, np.uint8, bool]
 PATTERNS = [
@@ -292,6 +452,9 @@ def _report_outcomes():
         print("by pattern:")
         for (pattern, outcome), count in sorted(OUTCOMES_BY_PATTERN.items()):
             print(f"  {count:5d}  {pattern}: {outcome}")
+        print("by architecture:")
+        for (architecture, outcome), count in sorted(OUTCOMES_BY_VARIANT.items()):
+            print(f"  {count:5d}  {architecture}: {outcome}")
 
 
 @st.composite
@@ -330,6 +493,25 @@ def _tables(draw):
     return X, pattern
 
 
+@st.composite
+def _variants(draw, n_features):
+    """A member of the family: the architecture, its corruption, batching and stopping."""
+    architecture = draw(st.sampled_from(["dense", "variational", "convolutional", "recurrent"]))
+    noise, noise_type = draw(
+        st.sampled_from([(0.0, "gaussian"), (0.1, "gaussian"), (0.3, "masking")])
+    )
+    # One-row batches of long sequences are slow and add nothing over three-row ones.
+    long_sequence = architecture == "recurrent" and n_features > 8
+    batch_sizes = ["auto", 3, 64] if long_sequence else ["auto", 1, 3, 64]
+    return dict(
+        architecture=architecture,
+        noise=noise,
+        noise_type=noise_type,
+        batch_size=draw(st.sampled_from(batch_sizes)),
+        early_stopping=draw(st.booleans()),
+    )
+
+
 # scikit-learn's finiteness check sums the input; inf - inf warns before it raises.
 @pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
 @settings(
@@ -343,27 +525,28 @@ def _tables(draw):
     cls=st.sampled_from(ESTIMATORS),
     preprocessing=st.sampled_from(["standard", "minmax"]),
     n_components=st.integers(1, 4),
-    early_stopping=st.booleans(),
     as_frame=st.booleans(),
+    data=st.data(),
 )
 def test_every_input_works_or_raises_a_documented_error(
-    table, cls, preprocessing, n_components, early_stopping, as_frame
+    table, cls, preprocessing, n_components, as_frame, data
 ):
     X, pattern = table
-    data = pd.DataFrame(X, columns=[f"c{i}" for i in range(X.shape[1])]) if as_frame else X
+    variant = data.draw(_variants(X.shape[1]), label="variant")
+    frame = pd.DataFrame(X, columns=[f"c{i}" for i in range(X.shape[1])]) if as_frame else X
     model = cls(
         n_components=n_components,
         preprocessing=preprocessing,
-        early_stopping=early_stopping,
         hidden_layer_sizes=(4,),
         max_epochs=1,
         random_state=0,
+        **variant,
     )
     try:
-        model.fit(data)
-        scores = model.score_samples(data)
+        model.fit(frame)
+        scores = model.score_samples(frame)
         if cls is AutoencoderTransformer:
-            codes = model.transform(data)
+            codes = model.transform(frame)
             assert codes.shape == (len(X), n_components)
             assert np.isfinite(codes).all()
             assert codes.dtype == (np.float32 if X.dtype == np.float32 else np.float64)
@@ -371,9 +554,9 @@ def test_every_input_works_or_raises_a_documented_error(
             assert reconstruction.shape == X.shape
             assert np.isfinite(reconstruction).all()
         else:
-            labels = model.predict(data)
+            labels = model.predict(frame)
             assert labels.shape == (len(X),) and set(np.unique(labels)) <= {-1, 1}
-            assert np.shape(model.score_features(data)) == X.shape
+            assert np.shape(model.score_features(frame)) == X.shape
         assert scores.shape == (len(X),) and np.isfinite(scores).all()
         outcome = "works"
     except ValueError as error:
@@ -384,4 +567,5 @@ def test_every_input_works_or_raises_a_documented_error(
         outcome = "TrainingDivergedError"
     OUTCOMES[outcome] += 1
     OUTCOMES_BY_PATTERN[pattern, outcome] += 1
+    OUTCOMES_BY_VARIANT[variant["architecture"], outcome] += 1
     event(outcome)

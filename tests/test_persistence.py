@@ -2,11 +2,14 @@
 
 import io
 import pickle
+import re
+import tracemalloc
 import warnings
 import zipfile
 
 import numpy as np
 import pytest
+import sklearn
 import skops.io as sio
 import torch
 from _shared import ESTIMATORS, SMALL, assert_same_outputs, correlated_rows
@@ -205,8 +208,34 @@ def test_versions_recorded_and_major_change_warns(X):
     assert not hasattr(restored, "_torch_version")
 
     future = {**model.__getstate__(), "_sk_autoencoder_version": "7.0.0"}
-    with pytest.warns(InconsistentVersionWarning, match="saved with sk-autoencoder 7.0.0"):
+    with pytest.warns(InconsistentVersionWarning, match="saved with sk-autoencoder 7.0.0") as rec:
         AutoencoderAnomalyDetector.__new__(AutoencoderAnomalyDetector).__setstate__(future)
+    warning = rec[0].message
+    assert (warning.library, warning.original_version) == ("sk-autoencoder", "7.0.0")
+    assert warning.estimator_name == "AutoencoderAnomalyDetector"
+    assert warning.original_sklearn_version == sklearn.__version__
+    # A pre-release of the same series is the same series: no warning.
+    same = {**model.__getstate__(), "_torch_version": f"{torch.__version__.split('+')[0]}rc1"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        AutoencoderAnomalyDetector.__new__(AutoencoderAnomalyDetector).__setstate__(same)
+
+
+def test_version_warning_is_caught_by_sklearns_filter(X):
+    """Users silence scikit-learn's InconsistentVersionWarning; that filter covers ours."""
+    from sklearn.exceptions import InconsistentVersionWarning as SklearnWarning
+
+    model = AutoencoderTransformer(**SMALL).fit(X)
+    # Same length, another major version: the pickle stays valid.
+    other = "9" + torch.__version__[1:]
+    old = pickle.dumps(model).replace(torch.__version__.encode(), other.encode())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.simplefilter("ignore", SklearnWarning)
+        restored = pickle.loads(old)
+    assert_same_outputs(model, restored, X)
+    with pytest.warns(SklearnWarning, match=f"saved with torch {re.escape(other)}"):
+        pickle.loads(old)
 
 
 def test_state_holding_a_net_object_still_loads(X):
@@ -217,3 +246,93 @@ def test_state_holding_a_net_object_still_loads(X):
     restored.__setstate__(legacy)
     assert restored.net_ is model.net_
     assert_same_outputs(model, restored, X)
+
+
+# ------------------------------------------------------------------ hostile files
+def _with_member(data: bytes, name: str, content: bytes) -> bytes:
+    """A copy of the zip archive ``data`` with one more member."""
+    buffer = io.BytesIO(data)
+    with zipfile.ZipFile(buffer, "a") as archive:
+        archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def _declaring(data: bytes, name: str, size: int) -> bytes:
+    """``data`` whose central directory claims that member ``name`` decompresses to
+    ``size`` bytes (as a crafted archive would), the rest unchanged."""
+    raw = bytearray(data)
+    start = 0
+    while True:
+        entry = raw.find(b"PK\x01\x02", start)
+        name_length = int.from_bytes(raw[entry + 28 : entry + 30], "little")
+        if raw[entry + 46 : entry + 46 + name_length] == name.encode():
+            raw[entry + 24 : entry + 28] = size.to_bytes(4, "little")
+            return bytes(raw)
+        start = entry + 4
+
+
+@pytest.fixture(scope="module")
+def saved(X):
+    buffer = io.BytesIO()
+    dump(AutoencoderTransformer(**SMALL).fit(X), buffer)
+    return buffer.getvalue()
+
+
+def test_declared_sizes_are_checked_before_skops_reads(saved, monkeypatch):
+    read = []
+    monkeypatch.setattr(sio, "loads", lambda *a, **k: read.append(1))
+    bomb = _declaring(_with_member(saved, "bomb.npy", b"\0" * 1000), "bomb.npy", 4_000_000_000)
+    assert zipfile.ZipFile(io.BytesIO(bomb)).getinfo("bomb.npy").file_size == 4_000_000_000
+    tracemalloc.start()
+    try:
+        message = r"declares 400\d+ bytes once decompressed, more than max_size=1073741824"
+        with pytest.raises(ValueError, match=message):
+            load(io.BytesIO(bomb))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 10 * len(bomb)  # nothing was decompressed
+    # A real deflate bomb, 50 MB of zeros in 50 kB, under a smaller limit.
+    buffer = io.BytesIO(saved)
+    with zipfile.ZipFile(buffer, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("zeros.npy", b"\0" * 50_000_000)
+    assert len(buffer.getvalue()) < 1_000_000
+    with pytest.raises(ValueError, match="max_size=10000000"):
+        load(io.BytesIO(buffer.getvalue()), max_size=10_000_000)
+    assert read == []
+    # The limits are the caller's to raise.
+    load(io.BytesIO(buffer.getvalue()), max_size=None)
+    assert read == [1]
+
+
+def test_member_count_is_checked(saved, tmp_path):
+    buffer = io.BytesIO(saved)
+    with zipfile.ZipFile(buffer, "a") as archive:
+        for i in range(10_001):
+            archive.writestr(f"m{i}", b"")
+    path = tmp_path / "many.skops"
+    path.write_bytes(buffer.getvalue())
+    n_members = len(zipfile.ZipFile(io.BytesIO(saved)).infolist()) + 10_001
+    with pytest.raises(ValueError, match=f"holds {n_members} archive members, more than max_"):
+        load(path)
+    assert isinstance(load(path, max_members=None), AutoencoderTransformer)
+
+
+def test_load_returns_only_our_estimators(tmp_path):
+    from sklearn.linear_model import LogisticRegression
+
+    for obj, name in [
+        ({"a": 1}, "builtins.dict"),
+        (LogisticRegression(), "sklearn.linear_model._logistic.LogisticRegression"),
+    ]:
+        buffer = io.BytesIO()
+        sio.dump(obj, buffer)  # types skops itself trusts
+        assert sio.loads(buffer.getvalue()) is not None
+        with pytest.raises(TypeError, match=f"holds a {re.escape(name)}, not an sk-autoencoder"):
+            load(io.BytesIO(buffer.getvalue()))
+        # Unless the caller asks for that type.
+        assert type(load(io.BytesIO(buffer.getvalue()), trusted=[name])) is type(obj)
+    not_zip = tmp_path / "model.skops"
+    not_zip.write_bytes(b"not a zip archive")
+    with pytest.raises(ValueError, match="not a model written by dump"):
+        load(not_zip)

@@ -132,16 +132,63 @@ def test_reconstruction_table_uses_feature_names():
     display = ReconstructionDisplay.from_estimator(detector, X, n_samples=2)
     assert display.images_ is None
     assert len(display.original_lines_) == len(display.reconstruction_lines_) == 2
-    labels = [t.get_text() for t in display.ax_.get_xticklabels()]
+    # One panel per row; the feature names under the last one.
+    assert display.axes_.shape == (2,)
+    labels = [t.get_text() for t in display.axes_[-1].get_xticklabels()]
     assert labels == ["age", "income", "debt"]
-    np.testing.assert_allclose(display.original_lines_[1].get_ydata(), X.iloc[1])
+    # In the estimator's scaled units, where the errors are measured.
+    scaled = detector.scaler_.transform(X.to_numpy()[[1]])[0]
+    np.testing.assert_allclose(display.original_lines_[1].get_ydata(), scaled)
+    assert display.value_label == "scaled value (preprocessing='standard')"
     # One row against a batch of rows: float32 kernels may round differently by
     # batch size (see check_methods_subset_invariance in test_estimator_checks).
     np.testing.assert_allclose(
         display.reconstruction_lines_[0].get_ydata(),
-        detector._reconstruct(X.iloc[:1])[0],
-        rtol=1e-5,
+        detector.scaler_.transform(detector._reconstruct(X.iloc[:1]))[0],
+        rtol=1e-4,
+        atol=1e-5,
     )
+
+
+def test_reconstruction_table_defaults_are_readable():
+    import pandas as pd
+
+    rng = np.random.RandomState(0)
+    # Columns a million times apart: in original units the small one would be flat.
+    X = pd.DataFrame(rng.normal(size=(100, 3)) * [1e6, 1.0, 1e-3], columns=["a", "b", "c"])
+    ae = AutoencoderTransformer(n_components=2, **FAST_4_EPOCHS).fit(X)
+    display = ReconstructionDisplay.from_estimator(ae, X)
+    assert display.axes_.shape == (4,)  # n_samples=None: four rows, one panel each
+    spread = np.ptp(np.vstack([line.get_ydata() for line in display.original_lines_]), axis=0)
+    assert spread.max() / spread.min() < 20, spread
+    handles, labels = display.axes_[0].get_legend_handles_labels()
+    assert labels == ["original", "reconstruction"]
+    # from_predictions draws values as given, in the original units.
+    X_rec = ae.inverse_transform(ae.transform(X))
+    raw = ReconstructionDisplay.from_predictions(X, X_rec, n_samples=2)
+    np.testing.assert_allclose(raw.original_lines_[0].get_ydata(), X.iloc[0])
+    assert raw.value_label == "value"
+
+
+def test_reconstruction_images_fill_a_small_subplot(digits_head):
+    import matplotlib.pyplot as plt
+
+    X, _ = digits_head
+    fig, axes = plt.subplots(2, 2, figsize=(8, 6))
+    display = ReconstructionDisplay.from_predictions(X, X, image_shape=(8, 8), ax=axes[0, 0])
+    assert display.axes_.shape == (2, 8)
+    # A near-square subplot gets a grid of pairs rather than one row of tiny images.
+    rows = {round(sub.get_position().y0, 3) for sub in display.axes_.ravel()}
+    assert len(rows) == 4  # 2 grid rows x (original, reconstruction)
+    fig.canvas.draw()
+    box = display.axes_[0, 0].get_window_extent()
+    assert box.width == pytest.approx(box.height, rel=0.05)  # square pixels
+    # Larger than in one row of eight across the subplot (the old layout).
+    assert box.width > 1.3 * axes[0, 0].get_window_extent().width / 8
+    wide = plt.figure(figsize=(12, 2)).add_subplot()
+    display = ReconstructionDisplay.from_predictions(X, X, image_shape=(8, 8), ax=wide)
+    assert len({round(sub.get_position().y0, 3) for sub in display.axes_.ravel()}) == 2
+    plt.close("all")
 
 
 def test_reconstruction_errors():
@@ -234,7 +281,5 @@ def test_anomaly_scores_transformer_has_no_threshold(transformer, digits_head):
 )
 def test_clear_error_without_matplotlib(monkeypatch, call):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
-    with pytest.raises(
-        ImportError, match=r"requires matplotlib.*pip install sk-autoencoder\[plot\]"
-    ):
+    with pytest.raises(ImportError, match=r"requires matplotlib.*pip install \"\.\[plot\]\""):
         call()
