@@ -20,8 +20,9 @@ import numpy as np
 import torch
 
 # Rows the neighbour term compares against, at most. Scoring costs one distance per
-# reference row; on ADBench 400 rows ranked as well as 800 (and 256 nearly so).
-_MAX_REFERENCE_ROWS = 400
+# reference row. On ADBench (five seeds) 256 rows, IsolationForest's subsample size,
+# ranked as well as 400 (mean ROC-AUC 0.850 vs 0.847, on both halves) in 0.9x the time.
+_MAX_REFERENCE_ROWS = 256
 # Entries of one block of the (rows, reference rows) distance matrix, so that scoring
 # a chunk of rows never builds more than this many distances at once (~16 MB).
 _BLOCK_ENTRIES = 1 << 22

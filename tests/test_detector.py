@@ -276,11 +276,11 @@ def test_reference_rows_are_the_best_reconstructed_training_rows(planted):
     assert term[left_out].min() >= term[rows].max() - 1e-6
 
 
-def test_reference_is_capped_at_400_training_rows():
+def test_reference_is_capped_at_256_training_rows():
     X = np.random.RandomState(0).normal(size=(1500, 4))
     detector = AutoencoderAnomalyDetector(**dict(FAST, max_epochs=2)).fit(X)
-    # 1,000 training rows, 800 kept by the 20% trim, 400 of them drawn.
-    assert detector.neighbor_rows_.shape == (400, 4)
+    # 1,000 training rows, 800 kept by the 20% trim, 256 of them drawn.
+    assert detector.neighbor_rows_.shape == (256, 4)
     again = AutoencoderAnomalyDetector(**dict(FAST, max_epochs=2)).fit(X)
     assert np.array_equal(detector.neighbor_rows_, again.neighbor_rows_)
 
