@@ -4,7 +4,9 @@ and batched inference. Subclasses add what their task needs on top (``transform`
 
 What lives elsewhere: the losses in ``_losses``, the scaling in ``_scaling``, the
 networks and their ``input_shape`` rules in ``modules``, the training callbacks in
-``_callbacks``, the optimisers in ``_optimizers``, input checks in ``_validation``.
+``_callbacks``, the optimisers in ``_optimizers``, input checks in ``_validation``,
+training datasets and what the network sees of missing entries in ``_data``, sample
+weights in ``_weights``, devices in ``_devices``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from contextlib import contextmanager, nullcontext
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
@@ -22,7 +25,7 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.callbacks import Callback, EarlyStopping, PrintLog
 
-from . import _data, _scaling, _seeding, _state
+from . import _data, _devices, _scaling, _seeding, _state, _weights
 from ._callbacks import (
     _check_finite_weights,
     _DivergenceCheck,
@@ -31,11 +34,29 @@ from ._callbacks import (
     _noop,
     _print_epoch_row,
 )
-from ._data import _BatchIterator, _TensorDataset, _TensorValidSplit
-from ._losses import _LOSSES, _check_domain, _elementwise_loss, _ReconstructionLoss
+from ._data import (
+    _BatchIterator,
+    _network_input,
+    _SparseDataset,
+    _TensorDataset,
+    _TensorValidSplit,
+)
+from ._losses import (
+    _LOSSES,
+    _check_domain,
+    _elementwise_loss,
+    _reconstruction_errors,
+    _ReconstructionLoss,
+)
 from ._net import _NOISE_TYPES, AutoencoderNet, _check_noise
 from ._optimizers import _OPTIMIZERS, _optimizer_class
-from ._validation import _check_numeric_columns, _Number, _SubclassOf
+from ._validation import (
+    _check_missing,
+    _check_numeric_columns,
+    _check_sparse_frame,
+    _Number,
+    _SubclassOf,
+)
 from .modules import (
     _ACTIVATIONS,
     _ARCHITECTURES,
@@ -62,6 +83,18 @@ def _snapshot(state):
     if isinstance(state, (list, tuple)):
         return type(state)(_snapshot(v) for v in state)
     return state
+
+
+def _overflowed_rows(result: torch.Tensor, batch: torch.Tensor, errors: bool) -> torch.Tensor:
+    """Rows of a batch function's ``result`` that are not finite, i.e. overflowed.
+
+    With ``errors``, the first columns are per-entry errors, NaN by design where the
+    batch's entry is missing; those do not count."""
+    finite = torch.isfinite(result)
+    if errors and result.shape[1] >= batch.shape[1]:
+        n = batch.shape[1]
+        finite[:, :n] |= torch.isnan(batch) & torch.isnan(result[:, :n])
+    return ~finite.all(dim=1)
 
 
 class _BaseAutoencoder(BaseEstimator):
@@ -93,7 +126,9 @@ class _BaseAutoencoder(BaseEstimator):
         "n_iter_no_change": [_Number(Integral, 1, None, closed="left")],
         "tol": [_Number(Real, 0, None, closed="left")],
         "random_state": ["random_state"],
-        "device": [StrOptions({"cpu", "cuda", "auto"})],
+        # Any torch device string ("cuda:1"...); fit checks that it exists. Strings
+        # only, so that a saved model holds no torch object beyond its network.
+        "device": [StrOptions({"cpu", "cuda", "mps", "auto"}), str],
         # Booleans allowed, as scikit-learn's verbose parameters take them.
         "verbose": [Interval(Integral, 0, 2, closed="both")],
         "callbacks": [list, None],
@@ -130,15 +165,36 @@ class _BaseAutoencoder(BaseEstimator):
             )
         return tuple(int(s) for s in sizes)
 
-    def _resolve_device(self) -> str:
-        if self.device == "auto":
-            return "cuda" if torch.cuda.is_available() else "cpu"
-        if self.device == "cuda" and not torch.cuda.is_available():
-            raise ValueError(
-                "device='cuda' was requested but PyTorch finds no CUDA device; use "
-                "device='cpu' or device='auto'."
-            )
-        return self.device
+    def _validate_rows(self, X, reset: bool):
+        """Rows checked and converted as every method takes them: numbers (NaN for a
+        missing entry, never infinity), dense float32/float64 or a CSR matrix (CSC
+        and other sparse formats are converted), no row without an observed entry,
+        and on the first fit (``reset``) no column without one. Float input and CSR
+        matrices are not copied."""
+        _check_numeric_columns(self, X)
+        _check_sparse_frame(X)
+        X = validate_data(
+            self,
+            X,
+            accept_sparse=("csr", "csc"),
+            dtype=(np.float64, np.float32),
+            ensure_all_finite="allow-nan",
+            reset=reset,
+        )
+        if sp.issparse(X) and X.format != "csr":
+            X = X.tocsr()  # batches are row slices
+        _check_missing(X, columns=reset)
+        return X
+
+    def _weighted_rows(self, X, sample_weight):
+        """``X`` and its validated weights, without the rows of weight 0 (which then
+        count exactly as rows that were never there); weights are None when the
+        remaining rows all weigh the same."""
+        weights = _weights._check_weights(sample_weight, X)
+        kept = _weights._positive_rows(weights)
+        if kept is not None:
+            X, weights = X[kept], weights[kept]
+        return X, _weights._relative(weights)
 
     def _module_spec(self, n_features: int) -> tuple[type, dict]:
         """The torch module class and its keyword arguments."""
@@ -206,14 +262,15 @@ class _BaseAutoencoder(BaseEstimator):
         return module, kwargs
 
     # ---------------------------------------------------------------- training
-    def _fit(self, X) -> np.ndarray:
-        """Validate, scale and train; return the scaled float32 training rows.
+    def _fit(self, X, sample_weight=None):
+        """Validate, scale and train; return the training dataset (the scaled rows the
+        network was trained on and their weights).
 
         If anything fails, the estimator is restored to its state before the call, so a
         failed refit never leaves new scaling next to an old network.
         """
         with self._rollback_on_error():
-            return self._fit_unguarded(X)
+            return self._fit_unguarded(X, sample_weight)
 
     @contextmanager
     def _rollback_on_error(self):
@@ -229,37 +286,42 @@ class _BaseAutoencoder(BaseEstimator):
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "net_")
 
-    def _fit_unguarded(self, X, epochs: int | None = None, subsample: bool = True) -> np.ndarray:
+    def _fit_unguarded(
+        self, X, sample_weight=None, epochs: int | None = None, subsample: bool = True
+    ):
         """Fit from scratch (or continue, with ``warm_start``); ``epochs`` overrides
         ``max_epochs`` (the first ``partial_fit`` call trains ``partial_fit_epochs``
         and, with ``subsample=False``, on every row of its chunk)."""
         # The parameters were validated by fit's or partial_fit's _fit_context.
         if self.warm_start and hasattr(self, "net_"):
-            return self._warm_fit(X)
-        _check_numeric_columns(self, X)
+            return self._warm_fit(X, sample_weight)
         # Float input is not copied here; the one float32 copy is the scaled one.
-        X = validate_data(self, X, dtype=(np.float64, np.float32), reset=True)
-        device = self._resolve_device()
-        self._fit_scaler(X)
+        X, weights = self._weighted_rows(self._validate_rows(X, reset=True), sample_weight)
+        device = _devices._resolve_device(self.device)
+        self._fit_scaler(X, weights)
         seed = self._base_seed()
-        X_t = self._training_tensor(self._training_rows(X, seed) if subsample else X)
-        _check_noise(self.noise, self.noise_type, X_t)
+        dataset = self._training_dataset(
+            *self._training_subsample(X, weights, seed, subsample), device
+        )
+        _check_noise(self.noise, self.noise_type, dataset)
         self._warn_long_sequence(X.shape[1])
         net = self._build_net(X.shape, device, seed)
         if epochs is not None:
             net.max_epochs = epochs
-        self._train(net, X_t, seed)
-        self.n_samples_seen_ = X.shape[0]
-        return X_t.numpy()
+        self._train(net, dataset, seed)
+        self.n_samples_seen_ = X.shape[0]  # rows of positive weight
+        return dataset
 
-    def _warm_fit(self, X) -> np.ndarray:
+    def _warm_fit(self, X, sample_weight=None):
         """``fit`` with ``warm_start=True`` on a fitted estimator: keep the network, its
         optimiser state and the scaling, and train ``max_epochs`` more epochs on ``X``."""
-        X = self._check_training_chunk(X)
-        X_t = self._training_tensor(self._training_rows(X, self._continuation_seed()))
-        self._continue_training(X_t, self.max_epochs)
+        X, weights = self._weighted_rows(self._check_training_chunk(X), sample_weight)
+        dataset = self._training_dataset(
+            *self._training_subsample(X, weights, self._continuation_seed()), self.net_.device
+        )
+        self._continue_training(dataset, self.max_epochs)
         self.n_samples_seen_ += X.shape[0]
-        return X_t.numpy()
+        return dataset
 
     def _base_seed(self) -> int:
         """The seed of a fit from scratch, drawn from ``random_state``."""
@@ -270,17 +332,23 @@ class _BaseAutoencoder(BaseEstimator):
         reproducible: the base seed shifted by the epochs trained so far."""
         return (self._base_seed() + len(self.net_.history)) % np.iinfo(np.int32).max
 
-    def _training_rows(self, X: np.ndarray, seed: int) -> np.ndarray:
-        """The rows ``fit`` trains the network on: all of them here; the detector
-        draws a subsample (``max_samples``)."""
-        return X
+    def _training_indices(self, n_samples: int, seed: int) -> np.ndarray | None:
+        """The rows ``fit`` trains the network on, as sorted indices; None (all of
+        them) here; the detector draws a subsample (``max_samples``)."""
+        return None
 
-    def _check_training_chunk(self, X) -> np.ndarray:
+    def _training_subsample(self, X, weights, seed: int, subsample: bool = True):
+        """``(X, weights)`` of the rows that :meth:`_training_indices` picks."""
+        rows = self._training_indices(X.shape[0], seed) if subsample else None
+        if rows is None:
+            return X, weights
+        return X[rows], None if weights is None else weights[rows]
+
+    def _check_training_chunk(self, X):
         """Validate more training rows for a fitted estimator (same checks as ``fit``)."""
-        _check_numeric_columns(self, X)
-        return validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
+        return self._validate_rows(X, reset=False)
 
-    def _partial_fit(self, X) -> np.ndarray:
+    def _partial_fit(self, X, sample_weight=None):
         """One incremental step: update the scaling with ``X``, then train on it.
 
         The first call (on an unfitted estimator) validates the parameters, sets the
@@ -288,22 +356,24 @@ class _BaseAutoencoder(BaseEstimator):
         ``partial_fit_epochs`` epochs. Later calls update the scaling statistics with
         ``X`` (the network is not re-mapped to the new scaling; it adapts while it
         trains on the chunk) and train ``partial_fit_epochs`` more epochs. On error
-        the estimator is left as it was before the call. Returns the scaled rows.
+        the estimator is left as it was before the call. Returns the training dataset.
         """
         with self._rollback_on_error():
             if not hasattr(self, "net_"):
-                return self._fit_unguarded(X, epochs=self.partial_fit_epochs, subsample=False)
-            X = self._check_training_chunk(X)
+                return self._fit_unguarded(
+                    X, sample_weight, epochs=self.partial_fit_epochs, subsample=False
+                )
+            X, weights = self._weighted_rows(self._check_training_chunk(X), sample_weight)
             if self.scaler_ is not None:
-                self.scaler_ = _scaling._updated_scaler(self.scaler_, X)
+                self.scaler_ = _scaling._updated_scaler(self.scaler_, X, weights)
                 self._set_affine()
-            X_t = self._training_tensor(X)
-            self._continue_training(X_t, self.partial_fit_epochs)
+            dataset = self._training_dataset(X, weights, self.net_.device)
+            self._continue_training(dataset, self.partial_fit_epochs)
             self.n_samples_seen_ += X.shape[0]
-            return X_t.numpy()
+            return dataset
 
-    def _continue_training(self, X_t: torch.Tensor, epochs: int) -> None:
-        """Train the fitted ``net_`` ``epochs`` more epochs on scaled rows ``X_t``.
+    def _continue_training(self, dataset, epochs: int) -> None:
+        """Train the fitted ``net_`` ``epochs`` more epochs on a training dataset.
 
         The optimiser state and the history carry over, so ``n_iter_`` and
         ``loss_curve_`` keep accumulating. If training fails (e.g. diverges), the
@@ -317,7 +387,7 @@ class _BaseAutoencoder(BaseEstimator):
         optimizer_state = _snapshot(net.optimizer_.state_dict())
         net.max_epochs = epochs
         try:
-            self._train(net, X_t, seed, partial=True)
+            self._train(net, dataset, seed, partial=True)
         except BaseException:
             net.module_.load_state_dict(weights)
             net.optimizer_.load_state_dict(optimizer_state)
@@ -345,9 +415,9 @@ class _BaseAutoencoder(BaseEstimator):
                 "them back, or fit a new network with warm_start=False."
             )
 
-    def _fit_scaler(self, X: np.ndarray) -> None:
+    def _fit_scaler(self, X, weights: np.ndarray | None = None) -> None:
         """Fit ``scaler_`` per ``preprocessing`` and cache it as an affine map."""
-        self.scaler_ = _scaling._fit_scaler(self.preprocessing, X)
+        self.scaler_ = _scaling._fit_scaler(self.preprocessing, X, weights)
         self._set_affine()
 
     def _set_affine(self) -> None:
@@ -358,11 +428,22 @@ class _BaseAutoencoder(BaseEstimator):
         """A chunk of validated rows, scaled and cast to float32 for the network."""
         return _scaling._network_rows(rows, self._affine, self.preprocessing)
 
-    def _training_tensor(self, X: np.ndarray) -> torch.Tensor:
-        """Validated rows as the network trains on them: scaled, float32, checked."""
-        X_t = torch.from_numpy(_scaling._scaled_float32(X, self._affine, self.preprocessing))
-        _check_domain(X_t, self.loss)
-        return X_t
+    def _training_dataset(self, X, weights: np.ndarray | None, device):
+        """Validated rows as the network trains on them, on ``device``: scaled to one
+        float32 tensor (a sparse matrix stays sparse and is scaled batch by batch),
+        with their weights, checked against the loss's domain."""
+        if weights is not None:
+            weights = torch.from_numpy(weights.astype(np.float32))
+        if sp.issparse(X):
+            dataset = _SparseDataset(X, self._network_rows, device, weights)
+        else:
+            X_t = torch.from_numpy(_scaling._scaled_float32(X, self._affine, self.preprocessing))
+            has_missing = _data._has_nan(X_t)
+            dataset = _TensorDataset(
+                X_t.to(device), None if weights is None else weights.to(device), has_missing
+            )
+        _check_domain(dataset.chunks(), self.loss)
+        return dataset
 
     def _build_net(self, shape: tuple[int, int], device: str, seed: int) -> AutoencoderNet:
         """A fresh, uninitialised training net for rows of ``shape``.
@@ -402,15 +483,12 @@ class _BaseAutoencoder(BaseEstimator):
             **{f"module__{k}": v for k, v in module_kwargs.items()},
         )
 
-    def _train(
-        self, net: AutoencoderNet, X_t: torch.Tensor, seed: int, *, partial: bool = False
-    ) -> None:
-        """Train ``net`` on scaled rows, then record it and its history.
+    def _train(self, net: AutoencoderNet, dataset, seed: int, *, partial: bool = False) -> None:
+        """Train ``net`` on a training dataset, then record it and its history.
 
         ``partial=False`` (re)initialises the net; ``partial=True`` continues training
         an initialised net (its ``max_epochs`` more epochs).
         """
-        dataset = _TensorDataset(X_t.to(net.device))
         # A continuation appends epochs to a history the fitted curves already hold.
         n_kept = len(net.history) if partial and hasattr(self, "loss_curve_") else 0
         if not partial:
@@ -497,30 +575,36 @@ class _BaseAutoencoder(BaseEstimator):
     def _device(self) -> torch.device:
         return next(self.net_.module_.parameters()).device
 
-    def _check_X(self, X) -> np.ndarray:
+    def _check_X(self, X):
         """Validate rows for inference without copying float input."""
         check_is_fitted(self)
-        _check_numeric_columns(self, X)
-        return validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
+        return self._validate_rows(X, reset=False)
 
-    def _map_batches(self, X: np.ndarray, fn, n_out: int, scale: bool = True, float64_fn=None):
-        """Apply ``fn`` to scaled float32 batches of ``X`` and stack the results.
+    def _map_batches(
+        self, X, fn, n_out: int, scale: bool = True, finish=None, float64_fn=None
+    ) -> np.ndarray:
+        """Apply ``fn`` to float32 batches of ``X`` (scaled unless ``scale`` is false;
+        NaN where an entry is missing) on the model's device and stack the results.
+
+        ``finish``, if given, maps each batch's result on the CPU (a numpy array)
+        before it is stored: float64 work happens there, which every device supports.
+        A sparse ``X`` is densified one chunk at a time.
 
         The network computes in float32, whose squares overflow beyond about 1.8e19.
-        Rows whose output is not finite are computed again with ``float64_fn(module)``
-        (the batch function of a float64 copy of the network) where given, so that
-        scores stay finite for any row the network accepts; without it (codes,
-        reconstructions) they raise a ``ValueError``, as do unscaled rows (``scale=False``)
-        beyond float32's range.
+        Rows whose output is not finite are computed again on the CPU with
+        ``float64_fn(module)`` (the batch function of a float64 copy of the network)
+        where given, so that scores stay finite for any row the network accepts;
+        without it (codes, reconstructions) they raise a ``ValueError``, as do unscaled
+        rows (``scale=False``) beyond float32's range. Error functions put the
+        per-entry errors in their first columns, NaN where the entry is missing: those
+        NaN are not an overflow.
         """
         out_dtype = np.float32 if X.dtype == np.float32 else np.float64
         out = np.empty((X.shape[0], n_out), dtype=out_dtype)
         device = self._device
-        module64 = None
+        module64: list = []
         with torch.inference_mode():
-            for start in range(0, X.shape[0], _data._CHUNK_ROWS):
-                stop = start + _data._CHUNK_ROWS
-                rows = X[start:stop]
+            for start, stop, rows in _data._row_chunks(X):
                 if scale:
                     rows = self._network_rows(rows)  # a new float32 array
                 elif rows.dtype != np.float32 or not rows.flags.writeable:
@@ -532,78 +616,102 @@ class _BaseAutoencoder(BaseEstimator):
                             "the network computes in."
                         )
                 batch = torch.from_numpy(np.ascontiguousarray(rows)).to(device)
-                result = fn(batch)
-                bad = ~torch.isfinite(result).all(dim=1)
-                if bad.any():
-                    if float64_fn is None:
-                        raise ValueError(
-                            f"X holds {int(bad.sum())} row(s) for which the network's output "
-                            "overflows float32 (about 3.4e38), the precision it computes in: "
-                            "values far outside the training data."
-                        )
-                    if module64 is None:
-                        module64 = copy.deepcopy(self.net_.module_).double().eval()
-                    result = result.double()
-                    result[bad] = float64_fn(module64)(batch[bad].double())
-                out[start:stop] = result.cpu().numpy()
+                result = self._run_batch(batch, fn, float64_fn, module64)
+                out[start:stop] = result if finish is None else finish(result)
         return out
+
+    def _run_batch(self, batch: torch.Tensor, fn, float64_fn, module64: list) -> np.ndarray:
+        """``fn(batch)`` as a numpy array, its overflowed rows recomputed with
+        ``float64_fn`` (see :meth:`_map_batches`); ``module64`` caches the float64 copy
+        of the network (a list, empty until it is needed)."""
+        result = fn(batch)
+        bad = _overflowed_rows(result, batch, errors=float64_fn is not None)
+        if bad.any():
+            if float64_fn is None:
+                raise ValueError(
+                    f"X holds {int(bad.sum())} row(s) for which the network's output "
+                    "overflows float32 (about 3.4e38), the precision it computes in: "
+                    "values far outside the training data."
+                )
+            if not module64:
+                module64.append(copy.deepcopy(self.net_.module_).cpu().double().eval())
+            bad = bad.cpu()
+            result = result.cpu().double()
+            result[bad] = float64_fn(module64[0])(batch.cpu()[bad].double())
+        return result.cpu().numpy()
 
     def _encode(self, X) -> np.ndarray:
         """Codes of rows (validated here), as ``transform`` returns them."""
-        return self._map_batches(self._check_X(X), self.net_.module_.encode, self.n_components_)
+        X = self._check_X(X)
+        module = self.net_.module_
+        return self._map_batches(
+            X, lambda batch: module.encode(_network_input(batch)[0]), self.n_components_
+        )
 
     def _reconstruct(self, X) -> np.ndarray:
-        """The network's output for ``X``, in the original units (scaling undone)."""
+        """The network's output for ``X``, in the original units (scaling undone);
+        complete rows, missing entries filled in."""
+        X = self._check_X(X)
         module = self.net_.module_
-        reconstruct = _scaling._in_original_units(
-            lambda batch: module(batch)[0], self._affine, self._device
+        return self._map_batches(
+            X,
+            lambda batch: module(_network_input(batch)[0])[0],
+            self.n_features_in_,
+            finish=_scaling._in_original_units(self._affine),
         )
-        return self._map_batches(self._check_X(X), reconstruct, self.n_features_in_)
 
     def _is_variational(self) -> bool:
         return hasattr(self.net_.module_, "posterior")
 
-    def _elementwise_errors(self, X: np.ndarray) -> np.ndarray:
-        """Per-entry errors of validated rows, in the scaled space: those whose row
-        mean is the score (:meth:`_scored_errors`).
+    def _elementwise_errors(self, X) -> np.ndarray:
+        """Per-entry reconstruction loss of validated rows, in the scaled space; NaN
+        where an entry is missing.
 
         For a variational model, the loss expected under the posterior.
         """
         if self._is_variational():
             return self._variational_terms(X)[0]
-        return self._map_errors(X, self._scored_errors, self.n_features_in_)
+        errors, finish = self._scored_errors()
+        return self._map_errors(X, errors, self.n_features_in_, finish=finish)
 
-    def _scored_errors(self, module):
-        """Batch function of ``module`` (the fitted network or its float64 copy): the
-        per-entry errors whose row mean is the score.
+    def _scored_errors(self):
+        """``(make_errors, finish)`` of the per-entry errors whose row mean is the
+        score: ``make_errors(module)`` the batch function, ``finish`` the CPU map of
+        its result to the ``n_features`` errors (None: the result itself).
 
-        Here the plain per-entry loss; the detector divides it by each feature's
-        typical training error and adds its neighbour term."""
-        return self._weighted_errors(None, module)
+        Here the per-entry loss divided by :meth:`_error_scale`; the detector adds
+        its neighbour term."""
+        return self._weighted_errors(self._error_scale())
 
-    def _weighted_errors(self, scale: np.ndarray | None, module=None):
-        """Batch function: per-entry loss of ``module`` (the fitted network by default),
-        divided by ``scale`` unless it is None."""
-        module = self.net_.module_ if module is None else module
+    def _error_scale(self) -> np.ndarray | None:
+        """Per-feature divisor of the reconstruction errors (None: no division).
+
+        The detector divides by each feature's typical training error."""
+        return None
+
+    def _weighted_errors(self, scale: np.ndarray | None):
+        """``(make_errors, divide)``: ``make_errors(module)`` is the batch function of
+        ``module``'s per-entry loss (NaN where missing); ``divide`` the CPU map that
+        divides it by ``scale`` in float64 (None when ``scale`` is None)."""
+
+        def make_errors(module):
+            return lambda batch: _reconstruction_errors(module, batch, self.loss)
+
         if scale is None:
-            return lambda batch: _elementwise_loss(module(batch)[0], batch, self.loss)
-        weights = torch.from_numpy(1.0 / np.asarray(scale, dtype=np.float64)).to(self._device)
+            return make_errors, None
+        factors = 1.0 / np.asarray(scale, dtype=np.float64)
+        return make_errors, lambda loss: loss * factors
 
-        def errors(batch):
-            loss = _elementwise_loss(module(batch)[0], batch, self.loss)
-            return loss.double() * weights
-
-        return errors
-
-    def _map_errors(self, X: np.ndarray, make_fn, n_out: int, scale: bool = True):
+    def _map_errors(self, X, make_fn, n_out: int, scale: bool = True, finish=None):
         """``_map_batches`` of the batch function ``make_fn(module)``, recomputing rows
         whose float32 result overflows with a float64 copy of the network."""
         return self._map_batches(
-            X, make_fn(self.net_.module_), n_out, scale=scale, float64_fn=make_fn
+            X, make_fn(self.net_.module_), n_out, scale=scale, finish=finish, float64_fn=make_fn
         )
 
-    def _variational_terms(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Expected per-entry losses under ``q(z | x)`` and the per-row KL term.
+    def _variational_terms(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """Expected per-entry losses under ``q(z | x)`` (NaN where missing) and the
+        per-row KL term.
 
         The expectation is the mean over ``_ELBO_DRAWS`` reparameterised draws
         ``z = mean + std * eps`` with the same ``eps`` for every row.
@@ -612,35 +720,44 @@ class _BaseAutoencoder(BaseEstimator):
 
         def make_terms(module):
             def terms(batch):
-                mean, log_var = module.posterior(batch)
+                inputs, observed = _network_input(batch)
+                mean, log_var = module.posterior(inputs)
                 std = (0.5 * log_var).exp()
                 generator = torch.Generator().manual_seed(0)
                 draws = torch.randn((_ELBO_DRAWS, mean.shape[1]), generator=generator)
-                errors = torch.zeros_like(batch)
+                errors = torch.zeros_like(inputs)
                 for eps in draws.to(mean):
-                    errors += _elementwise_loss(module.decode(mean + std * eps), batch, self.loss)
+                    errors += _elementwise_loss(module.decode(mean + std * eps), inputs, self.loss)
+                errors = errors / _ELBO_DRAWS
+                if observed is not None:
+                    errors = errors.masked_fill(~observed, float("nan"))
                 kl = gaussian_kl(mean, log_var)
-                return torch.cat([errors / _ELBO_DRAWS, kl[:, None]], dim=1)
+                return torch.cat([errors, kl[:, None]], dim=1)
 
             return terms
 
         out = self._map_errors(X, make_terms, n_features + 1)
         return out[:, :n_features], out[:, n_features]
 
-    def _score_samples(self, X: np.ndarray) -> np.ndarray:
+    def _score_samples(self, X) -> np.ndarray:
         if self._is_variational():
             errors, kl = self._variational_terms(X)
-            # -log p(x | z) per entry is the loss plus the loss's likelihood constant:
-            # the ELBO is minus their sum, minus the KL term.
-            constant = _LOSSES[self.loss].log_likelihood_constant * errors.shape[1]
-            return -errors.sum(axis=1) - kl - constant
-        # Row means per batch: never an (n_samples, n_features) array of errors.
+            # -log p(x | z) per observed entry is the loss plus the loss's likelihood
+            # constant: the ELBO of a row's observed entries is minus their sum, minus
+            # the KL term.
+            observed = ~np.isnan(errors)
+            constant = _LOSSES[self.loss].log_likelihood_constant * observed.sum(axis=1)
+            return -np.where(observed, errors, 0.0).sum(axis=1) - kl - constant
+        # Row means per batch: never an (n_samples, n_features) array of errors. Over
+        # a row's observed entries only.
+        errors, divide = self._scored_errors()
 
-        def make_mean_errors(module):
-            errors = self._scored_errors(module)
-            return lambda batch: errors(batch).double().mean(dim=1, keepdim=True)
+        def mean_errors(loss):
+            loss = loss.astype(np.float64) if divide is None else divide(loss)
+            mean = np.nanmean if np.isnan(loss).any() else np.mean
+            return mean(loss, axis=1, keepdims=True)
 
-        return -self._map_errors(X, make_mean_errors, 1)[:, 0]
+        return -self._map_errors(X, errors, 1, finish=mean_errors)[:, 0]
 
     # ------------------------------------------------------------ persistence
     def __getstate__(self):
@@ -664,8 +781,13 @@ class _BaseAutoencoder(BaseEstimator):
 
     def _decode(self, Z: np.ndarray) -> np.ndarray:
         """Decode codes to rows in the original units (scaling undone)."""
-        decode = _scaling._in_original_units(self.net_.module_.decode, self._affine, self._device)
-        return self._map_batches(Z, decode, self.n_features_in_, scale=False)
+        return self._map_batches(
+            Z,
+            self.net_.module_.decode,
+            self.n_features_in_,
+            scale=False,
+            finish=_scaling._in_original_units(self._affine),
+        )
 
     @validate_params(
         {
@@ -719,5 +841,6 @@ class _BaseAutoencoder(BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
+        tags.input_tags.allow_nan = True
+        tags.input_tags.sparse = True
         return tags

@@ -22,8 +22,8 @@ import torch
 from sklearn.exceptions import ConvergenceWarning
 from skorch.callbacks import Callback
 
-from . import _data
-from ._losses import _elementwise_loss
+from ._data import _network_input
+from ._losses import _elementwise_loss, _reconstruction_errors
 from .exceptions import TrainingDivergedError, TrainingInterruptedWarning
 
 
@@ -92,18 +92,25 @@ _DIVERGENCE_PATIENCE = 3
 _POOR_FIT_FACTOR = 10.0
 
 
-def _mean_predictor_loss(X: torch.Tensor, loss: str) -> float:
-    """Mean per-entry ``loss`` of predicting each feature's mean on the rows ``X``: the
-    loss of a network that learnt nothing (about 1 for standardised rows and "mse").
-    Entries that are not finite (missing values) are left out."""
-    chunks = X.split(_data._CHUNK_ROWS)
-    total = sum(torch.nansum(chunk.double(), dim=0) for chunk in chunks)
-    count = sum((~chunk.isnan()).sum(dim=0) for chunk in chunks)
-    mean = (total / count.clamp(min=1)).to(X.dtype)
-    errors = sum(
-        torch.nansum(_elementwise_loss(mean.expand_as(chunk), chunk, loss).double())
-        for chunk in chunks
-    )
+def _mean_predictor_loss(dataset, loss: str) -> float:
+    """Mean per-entry ``loss`` of predicting each feature's mean on the scaled training
+    rows of ``dataset`` (read chunk by chunk): the loss of a network that learnt
+    nothing (about 1 for standardised rows and "mse"). Entries that are not finite
+    (missing values) are left out."""
+    total, count = 0, 0
+    for chunk in dataset.chunks():
+        total = total + torch.nansum(chunk.double(), dim=0)
+        count = count + (~chunk.isnan()).sum(dim=0)
+    if isinstance(count, int):  # no rows
+        return 0.0
+    mean = total / count.clamp(min=1)
+    errors = 0.0
+    for chunk in dataset.chunks():
+        inputs, observed = _network_input(chunk)  # losses such as BCE refuse NaN targets
+        chunk_errors = _elementwise_loss(mean.to(inputs.dtype).expand_as(inputs), inputs, loss)
+        if observed is not None:
+            chunk_errors = chunk_errors.masked_fill(~observed, 0.0)
+        errors += float(chunk_errors.double().sum())
     return float(errors) / max(int(count.sum()), 1)
 
 
@@ -135,8 +142,8 @@ class _DivergenceCheck(Callback):
 
     def on_train_begin(self, net, X=None, **kwargs):
         self.first_epoch_ = len(net.history)  # history rows of earlier calls
-        rows = getattr(X, "X", None)
-        self.reference_ = 0.0 if rows is None else _mean_predictor_loss(rows, self.loss)
+        chunks = getattr(X, "chunks", None)
+        self.reference_ = 0.0 if chunks is None else _mean_predictor_loss(X, self.loss)
         self.epochs_above_ = 0
 
     def _advice(self) -> str:
@@ -208,11 +215,22 @@ def _check_finite_weights(module: torch.nn.Module) -> None:
 
 
 # ------------------------------------------------------------- robust training
-def _kept_rows(errors: torch.Tensor, trim_fraction: float) -> torch.Tensor:
+def _kept_rows(
+    errors: torch.Tensor, trim_fraction: float, weights: torch.Tensor | None = None
+) -> torch.Tensor:
     """Sorted indices of the rows a trimmed loss keeps: all but the
-    ``int(trim_fraction * n)`` rows of largest error (at least one row)."""
-    n_keep = max(1, len(errors) - int(trim_fraction * len(errors)))
-    return torch.sort(torch.topk(errors, n_keep, largest=False).indices)[0]
+    ``int(trim_fraction * n)`` rows of largest error, or with ``weights`` all but the
+    largest-error rows holding at most ``trim_fraction`` of the total weight (at
+    least one row either way)."""
+    if weights is None:
+        n = len(errors)
+        kept = torch.topk(errors, max(1, n - int(trim_fraction * n)), largest=False).indices
+    else:
+        order = torch.argsort(errors, descending=True, stable=True)
+        trimmed_weight = torch.cumsum(weights.to(errors.device)[order], dim=0)
+        n_trimmed = int((trimmed_weight <= trim_fraction * trimmed_weight[-1]).sum())
+        kept = order[min(n_trimmed, len(order) - 1) :]
+    return torch.sort(kept)[0]
 
 
 class _TrimmedTraining(Callback):
@@ -226,8 +244,12 @@ class _TrimmedTraining(Callback):
     trimmed rows are re-chosen at the start of every epoch, so a row wrongly dropped
     early can come back.
 
-    It sets ``rows`` on the training ``_TensorDataset``, which ``_BatchIterator``
-    then visits instead of all rows.
+    A row's error is the mean loss over its observed entries. With sample weights,
+    the trimmed rows are the worst reconstructed ones that together weigh at most
+    ``trim_fraction`` of the total weight.
+
+    It sets ``rows`` on the training dataset (``_data._TensorDataset`` or
+    ``_SparseDataset``), which ``_BatchIterator`` then visits instead of all rows.
     """
 
     def __init__(self, trim_fraction: float, warmup_epochs: int, loss: str) -> None:
@@ -239,19 +261,20 @@ class _TrimmedTraining(Callback):
         # net.history already holds a row for the epoch that is starting.
         if dataset_train is None or len(net.history) <= self.warmup_epochs:
             return
-        X = dataset_train.X
         module = net.module_
         was_training = module.training
         module.eval()  # errors without dropout
+        row_mean = torch.nanmean if dataset_train.has_missing else torch.mean
         with torch.no_grad():
             errors = torch.cat(
                 [
-                    _elementwise_loss(module(batch)[0], batch, self.loss).mean(dim=1)
-                    for batch in X.split(_data._CHUNK_ROWS)
+                    row_mean(_reconstruction_errors(module, chunk, self.loss), dim=1)
+                    for chunk in dataset_train.chunks()
                 ]
             )
         module.train(was_training)
-        dataset_train.rows = _kept_rows(errors, self.trim_fraction)
+        kept = _kept_rows(errors, self.trim_fraction, dataset_train.weights)
+        dataset_train.rows = kept.to(dataset_train.device)
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         # The dataset may be reused (partial_fit); start from all rows again.

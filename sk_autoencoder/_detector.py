@@ -11,6 +11,7 @@ from sklearn.base import OutlierMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils._set_output import _get_output_config
 
+from . import _weights
 from ._base import _BaseAutoencoder
 from ._callbacks import _kept_rows, _TrimmedTraining
 from ._docs import _fill_doc, _partial_fit_doc
@@ -108,10 +109,12 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
 
     feature_error_scale_ : ndarray of shape (n_features,)
         What each feature's reconstruction error is divided by: its median error
-        on the training rows (at least 1e-6), so that a feature the network
-        cannot predict well on normal rows does not drown the others, times the
-        median over the training rows of their mean error so divided, so that
-        the reconstruction term of a typical training row is 1. All ones with
+        on the training rows (at least 1e-6; over its observed entries and
+        weighted by ``sample_weight``; 1 for a feature with no observed entry
+        among the rows trained on), so that a feature the network cannot predict
+        well on normal rows does not drown the others, times the median over the
+        training rows of their mean error so divided, so that the reconstruction
+        term of a typical training row is 1. All ones with
         ``architecture="variational"``, whose score is the ELBO.
 
     neighbor_rows_ : ndarray of shape (n_reference, n_features) or None
@@ -295,31 +298,37 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
         return callbacks
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Train the autoencoder on ``X`` and set the outlier threshold.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training rows; they may contain outliers.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training rows; they may contain outliers, and missing values (NaN).
         y : Ignored
             Not used, present for API consistency.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row in the training loss, the scaling statistics, the
+            trimming and the threshold's quantiles (see the Notes); None weighs
+            every row alike.
 
         Returns
         -------
         self : AutoencoderAnomalyDetector
             The fitted estimator.
         """
-        self._set_scoring(self._fit(X))
+        self._set_scoring(self._fit(X, sample_weight))
         # Score the caller's rows through the same path as score_samples, so that
         # predict on the training data reproduces the threshold's share exactly.
-        self._set_threshold(self._score_samples(self._check_X(X)))
+        X = self._check_X(X)
+        self._set_threshold(self._score_samples(X), _weights._check_weights(sample_weight, X))
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y=None):
-        self._set_scoring(self._partial_fit(X))
-        self._set_threshold(self._score_samples(self._check_X(X)))
+    def partial_fit(self, X, y=None, sample_weight=None):
+        self._set_scoring(self._partial_fit(X, sample_weight))
+        X = self._check_X(X)
+        self._set_threshold(self._score_samples(X), _weights._check_weights(sample_weight, X))
         return self
 
     partial_fit.__doc__ = _partial_fit_doc(
@@ -335,9 +344,9 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
 """,
     )
 
-    def _training_rows(self, X: np.ndarray, seed: int) -> np.ndarray:
-        """A random subsample of ``max_samples`` rows (all rows if there are fewer)."""
-        n_samples = X.shape[0]
+    def _training_indices(self, n_samples: int, seed: int) -> np.ndarray | None:
+        """A random subsample of ``max_samples`` rows (None: all rows, if there are
+        no more)."""
         if self.max_samples == "auto":
             n_train = min(_AUTO_MAX_SAMPLES, n_samples)
         elif isinstance(self.max_samples, Integral):
@@ -345,72 +354,108 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
         else:
             n_train = max(1, int(self.max_samples * n_samples))
         if n_train == n_samples:
-            return X
+            return None
         rows = np.random.RandomState(seed).choice(n_samples, n_train, replace=False)
-        return X[np.sort(rows)]
+        return np.sort(rows)
 
-    def _set_scoring(self, X_scaled: np.ndarray) -> None:
-        """Fit what the score divides by and compares with, from the scaled rows the
-        network was trained on: ``feature_error_scale_``, ``neighbor_rows_`` and
-        ``neighbor_distance_scale_``."""
+    def _set_scoring(self, dataset) -> None:
+        """Fit what the score divides by and compares with, from the rows the network
+        was trained on (a training dataset, with their weights):
+        ``feature_error_scale_``, ``neighbor_rows_`` and ``neighbor_distance_scale_``."""
         self.neighbor_rows_ = self.neighbor_distance_scale_ = None
         if self._is_variational():
             # The score is the ELBO, a likelihood: its terms are not rescaled.
             self.feature_error_scale_ = np.ones(self.n_features_in_)
             return
-        errors = self._map_errors(
-            X_scaled,
-            lambda module: self._weighted_errors(None, module),
-            self.n_features_in_,
-            scale=False,
+        make_errors, _ = self._weighted_errors(None)
+        fn, module64 = make_errors(self.net_.module_), []
+        chunks = list(dataset.chunks())
+        with torch.inference_mode():
+            errors = np.vstack([self._run_batch(c, fn, make_errors, module64) for c in chunks])
+        weights = None if dataset.weights is None else dataset.weights.cpu().numpy()
+        median = _weights._weighted_median(errors, weights)
+        # A feature never observed in the trained rows keeps the plain scaled error.
+        median = np.where(np.isnan(median), 1.0, median)
+        per_feature = np.maximum(median, _MIN_ERROR_SCALE)
+        # Times the median row's mean of the errors so divided (over observed
+        # entries): a typical training row's reconstruction term is 1, as is its
+        # neighbour term below.
+        divided = errors / per_feature
+        observed = ~np.isnan(divided)
+        row_terms = np.where(observed, divided, 0.0).sum(axis=1) / np.maximum(
+            observed.sum(axis=1), 1
         )
-        per_feature = np.maximum(np.median(errors, axis=0), _MIN_ERROR_SCALE)
-        # Times the median row's mean of the errors so divided: a typical training
-        # row's reconstruction term is 1, as is its neighbour term below.
-        row_terms = (errors / per_feature).mean(axis=1)
-        del errors
-        self.feature_error_scale_ = np.maximum(
-            per_feature * np.median(row_terms), _MIN_ERROR_SCALE
-        )
+        del errors, divided, observed
+        typical = float(_weights._weighted_median(row_terms[:, None], weights)[0])
+        self.feature_error_scale_ = np.maximum(per_feature * typical, _MIN_ERROR_SCALE)
         if self.n_neighbors is None:
             return
         # The reference: the rows a trimmed loss keeps, by the trained network's errors.
-        keep = _kept_rows(torch.from_numpy(row_terms), self.trim_fraction).numpy()
-        self.neighbor_rows_ = _reference_rows(X_scaled, keep, self._base_seed())
+        row_weights = None if dataset.weights is None else dataset.weights.cpu()
+        keep = _kept_rows(torch.from_numpy(row_terms), self.trim_fraction, row_weights)
+        rows = torch.cat([c.cpu() for c in chunks]).numpy()
+        self.neighbor_rows_ = _reference_rows(rows, keep.numpy(), self._base_seed())
+        del rows, chunks
         self.neighbor_distance_scale_ = 1.0
-        distances = self._map_errors(
-            X_scaled, lambda module: self._neighbor_gaps(mean=True), 1, scale=False
-        )[:, 0]
-        self.neighbor_distance_scale_ = max(float(np.median(distances)), _MIN_ERROR_SCALE)
+        gaps = self._neighbor_gaps(mean=True)
+        with torch.inference_mode():
+            distances = np.concatenate(
+                [gaps(c).cpu().numpy()[:, 0] for c in dataset.chunks()]
+            ).astype(np.float64)
+        scale = float(_weights._weighted_median(distances[:, None], weights)[0])
+        self.neighbor_distance_scale_ = max(scale, _MIN_ERROR_SCALE)
+
+    def _error_scale(self) -> np.ndarray | None:
+        return None if self._is_variational() else self.feature_error_scale_
 
     def _neighbor_gaps(self, mean: bool = False):
-        """Batch function: the neighbour term per entry (its row mean if ``mean``), in
-        the batch's precision."""
-        reference = torch.from_numpy(self.neighbor_rows_).to(self._device)
+        """Batch function: the neighbour term per entry, 0 where the entry is missing
+        (its row mean over the observed entries if ``mean``), in float64."""
+        reference = torch.from_numpy(self.neighbor_rows_)
         k = min(self.n_neighbors, len(reference))
         weight = 1.0 / self.neighbor_distance_scale_
 
         def gaps(batch):
-            out = _kth_neighbor_gaps(batch, reference.to(batch.dtype), k).double() * weight
-            return out.mean(dim=1, keepdim=True) if mean else out
+            ref = reference.to(device=batch.device, dtype=batch.dtype)
+            out = _kth_neighbor_gaps(batch, ref, k).double() * weight
+            if not mean:
+                return out
+            observed = (~torch.isnan(batch)).sum(dim=1, keepdim=True).clamp(min=1)
+            return out.sum(dim=1, keepdim=True) / observed
 
         return gaps
 
-    def _scored_errors(self, module):
-        reconstruction = self._weighted_errors(self.feature_error_scale_, module)
-        if self.neighbor_rows_ is None:
-            return reconstruction
-        neighbors = self._neighbor_gaps()
-        return lambda batch: reconstruction(batch) + neighbors(batch)
+    def _scored_errors(self):
+        make_errors, divide = self._weighted_errors(self._error_scale())
+        if self._is_variational() or self.neighbor_rows_ is None:
+            return make_errors, divide
+        n = self.n_features_in_
 
-    def _set_threshold(self, scores: np.ndarray) -> None:
-        """Set ``offset_`` from training-row scores."""
+        def make_scored(module):
+            reconstruction, neighbors = make_errors(module), self._neighbor_gaps()
+            # Reconstruction errors first (NaN where missing), then the neighbour
+            # term (0 there): the sum is NaN exactly where the entry is missing.
+            return lambda batch: torch.cat(
+                [reconstruction(batch).double(), neighbors(batch)], dim=1
+            )
+
+        def finish(result):
+            result = result.astype(np.float64)
+            return divide(result[:, :n]) + result[:, n:]
+
+        return make_scored, finish
+
+    def _set_threshold(self, scores: np.ndarray, weights: np.ndarray | None = None) -> None:
+        """Set ``offset_`` from training-row scores and the rows' sample weights (None:
+        all equal)."""
         if self.contamination == "auto":
             errors = -scores
-            q1, q3 = np.percentile(errors, [25, 75])
+            q1, q3 = _weights._weighted_percentile(errors, weights, [25, 75])
             self.offset_ = -float(q3 + _TUKEY_K * (q3 - q1))
         else:
-            self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
+            self.offset_ = float(
+                _weights._weighted_percentile(scores, weights, 100.0 * self.contamination)
+            )
 
     def score_samples(self, X) -> np.ndarray:
         """Negative error of each row; lower is more abnormal.
@@ -419,8 +464,9 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
         reconstruction term (the per-entry ``loss`` in the space scaled by
         ``preprocessing``, divided by ``feature_error_scale_``) plus the
         neighbour term (the squared difference to the ``n_neighbors``-th nearest
-        reference row, divided by ``neighbor_distance_scale_``). Each term is 1
-        for a typical training row, which therefore scores about -2 (-1 with
+        reference row, divided by ``neighbor_distance_scale_``), over the row's
+        observed entries when some are missing (NaN). Each term is 1 for a
+        typical training row, which therefore scores about -2 (-1 with
         ``n_neighbors=None``).
 
         With ``architecture="variational"``, the score is instead each row's ELBO
@@ -429,7 +475,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows to score.
 
         Returns
@@ -444,7 +490,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows to score.
 
         Returns
@@ -459,7 +505,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows to label.
 
         Returns
@@ -478,18 +524,20 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
         constant that makes a typical training row's mean 1), and, unless
         ``n_neighbors=None``, the squared difference to the row's
         ``n_neighbors``-th nearest reference row divided by
-        ``neighbor_distance_scale_``. A typical training row's entries average
-        about 2 (1 per term); a large entry is a column the network cannot
-        rebuild from the others, or in which the row is far from the normal
-        rows near it. ``score_samples(X) == -score_features(X).mean(axis=1)``.
-        With ``architecture="variational"``, each entry is the loss expected
-        under the posterior ``q(z | x)`` and the rule becomes ``score_samples(X)
-        == -score_features(X).sum(axis=1) - KL - c`` (the ELBO; ``KL`` and ``c``
-        as described under ``architecture``).
+        ``neighbor_distance_scale_``; NaN for a missing entry. A typical
+        training row's entries average about 2 (1 per term); a large entry is a
+        column the network cannot rebuild from the others, or in which the row
+        is far from the normal rows near it.
+        ``score_samples(X) == -np.nanmean(score_features(X), axis=1)`` (the plain
+        mean when nothing is missing). With ``architecture="variational"``, each
+        entry is the loss expected under the posterior ``q(z | x)`` and the rule
+        becomes ``score_samples(X) == -np.nansum(score_features(X), axis=1) - KL
+        - c`` (the ELBO; ``KL`` and ``c`` as described under ``architecture``,
+        ``c`` counting observed entries).
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows to explain.
 
         Returns

@@ -85,8 +85,14 @@ n_components : int, default={n_components}
         torch threads, also for fits running in parallel threads. PyTorch's global
         random state is left as it was.
 
-    device : {{"cpu", "cuda", "auto"}}, default="cpu"
-        Where the network is trained and run; ``"auto"`` picks CUDA when available.
+    device : {{"cpu", "cuda", "mps", "auto"}} or str, default="cpu"
+        Where the network is trained and run: any torch device string, such as
+        ``"cuda:1"`` or ``"xpu"`` (``str(device)`` for a ``torch.device``);
+        ``"auto"`` picks the first accelerator PyTorch finds (CUDA, then
+        MPS, then XPU), else the CPU. ``fit`` raises a ValueError naming the device
+        when PyTorch finds no such device, so a grid search over
+        ``{{"device": ["cuda:0", "cuda:1"]}}`` can spread models over GPUs. A saved
+        model loads on its device where that exists, else on the CPU.
 
     verbose : {{0, 1, 2}}, default=0
         0 is silent, 1 shows a progress bar over epochs, 2 prints a table with one
@@ -104,7 +110,9 @@ n_components : int, default={n_components}
         (``noise_type="masking"``, below 1). It is applied in the scaled
         space (after ``preprocessing``), to training batches only: targets,
         validation rows and every prediction use clean rows. Drawn from a
-        generator seeded by ``random_state``.
+        generator seeded by ``random_state``. Missing entries (NaN) are 0 in the
+        network's input under any noise, the value masking gives hidden entries;
+        masking noise is what teaches the network to fill them in.
 
     noise_type : {{"gaussian", "masking"}}, default="{noise_type}"
         Kind of corruption set by ``noise``.
@@ -231,11 +239,40 @@ n_features_in_ : int
 
 _NOTES = """\
 Input: numeric columns only, of any numeric or boolean dtype (pandas nullable
-    dtypes included); missing values raise ValueError, and so do DataFrame columns
-    that are categorical, strings or other objects (encode them first, e.g. with
+    dtypes included), as arrays, DataFrames or scipy sparse matrices (CSR, CSC or
+    any format scikit-learn converts, and DataFrames whose columns are all sparse
+    with fill value 0). DataFrame columns that are categorical, strings or other
+    objects raise ValueError (encode them first, e.g. with
     :class:`~sklearn.compose.ColumnTransformer` and
-    :class:`~sklearn.preprocessing.OneHotEncoder`). Inference works in batches of
-    rows, so its memory stays near the size of the input plus the output.
+    :class:`~sklearn.preprocessing.OneHotEncoder`); so does infinity. Inference
+    works in batches of rows, so its memory stays near the size of the input plus
+    the output; sparse rows are densified one batch at a time, in training as in
+    inference, never as a whole.
+
+    Missing values (NaN, pandas ``NA``) are part of the model, not filled in
+    silently: the scaling statistics ignore them; the network sees a missing entry
+    as 0 in the scaled space (the column's training mean with
+    ``preprocessing="standard"``, its minimum with ``"minmax"``), the value masking
+    noise gives the entries it hides; the training loss is the mean over the
+    observed entries only, and a penalty per row (``sparsity``, ``contractive``,
+    the variational KL term) is divided by the share of entries observed, so that
+    the objective stays the sum of the observed losses and the penalties per
+    observed entry. Scores are taken over a row's observed entries (the mean error;
+    for a variational model the ELBO of the observed entries, whose constant ``c``
+    counts those entries only), and reconstructions are complete rows. A row with
+    every entry missing raises ValueError, as does, in the first ``fit`` or
+    ``partial_fit``, a column with every entry missing.
+
+    ``sample_weight`` weighs each row in the training loss (and its per-row
+    penalties) and in the scaling statistics (``preprocessing="standard"``;
+    positive weights do not move a min-max scaling), and in the detector the
+    trimming and the quantiles behind ``offset_`` and ``feature_error_scale_``.
+    Only the ratios of the weights matter: equal weights are exactly no weights,
+    and a row of weight 0 is left out of fitting altogether, so it counts exactly
+    as a dropped row. An integer weight ``k`` counts like ``k`` copies of the row
+    in expectation: the objective is the same, while the mini-batches (and noise
+    draws) differ, so a fit on repeated rows matches up to float32 rounding only
+    when one batch holds every row.
 
     Interrupting ``fit`` (Ctrl-C, ``KeyboardInterrupt``) after at least one epoch
     keeps the weights of the best completed epoch (by validation loss with
@@ -289,11 +326,13 @@ _PARTIAL_FIT = """\
 {extra}
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {{array-like, sparse matrix}} of shape (n_samples, n_features)
             One chunk of training rows; every chunk must have the features of the
             first one.
         y : Ignored
             Not used, present for API consistency.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row of the chunk, as in :meth:`fit`.
 
         Returns
         -------

@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ._data import _network_input, _Target
+
 _Tensor = torch.Tensor
 
 
@@ -101,25 +103,60 @@ def _elementwise_loss(reconstruction: _Tensor, target: _Tensor, loss: str) -> _T
     return _LOSSES[loss].elementwise(reconstruction, target)
 
 
-def _check_domain(X: _Tensor, loss: str) -> None:
-    """Refuse scaled training rows outside the range that ``loss`` is defined on."""
+def _reconstruction_errors(module: nn.Module, batch: _Tensor, loss: str) -> _Tensor:
+    """Per-entry loss of the network's reconstruction of a batch of scaled rows, NaN
+    where an entry is missing: what every score and error scan is built from."""
+    inputs, observed = _network_input(batch)
+    errors = _elementwise_loss(module(inputs)[0], inputs, loss)
+    return errors if observed is None else errors.masked_fill(~observed, math.nan)
+
+
+def _observed_loss(reconstruction: _Tensor, target: _Target, loss: str):
+    """Training loss of a batch with missing entries or weighted rows.
+
+    The mean of the per-entry loss over the observed entries, each entry counting with
+    its row's weight; and the (weighted) share of the batch's entries that are
+    observed, None when all are. A penalty per row is divided by that share, so that
+    the objective stays "the sum of the observed entries' losses and of the rows'
+    penalties, per observed entry", as it is for complete rows.
+    """
+    errors = _LOSSES[loss].elementwise(reconstruction, target.values)
+    weights, observed = target.weights, target.observed
+    if observed is None:
+        return (errors.mean(dim=1) * weights).sum() / weights.sum(), None
+    mass = observed.to(errors.dtype)
+    if weights is not None:
+        mass = mass * weights[:, None]
+    total = mass.sum()
+    row_mass = mass.shape[1] * (mass.shape[0] if weights is None else weights.sum())
+    return (errors * mass).sum() / total, total / row_mass
+
+
+def _check_domain(chunks, loss: str) -> None:
+    """Refuse scaled training rows (an iterable of chunks; NaN marks a missing entry)
+    outside the range that ``loss`` is defined on."""
     domain = _LOSSES[loss].domain
     if domain is None:
         return
     low, high = domain
-    if X.min() < low or X.max() > high:
-        raise ValueError(
-            f"loss={loss!r} needs scaled training data in [{low:g}, {high:g}]; "
-            f"{_LOSSES[loss].domain_advice}."
-        )
+    for chunk in chunks:
+        observed = chunk[~torch.isnan(chunk)]
+        if observed.numel() and (observed.min() < low or observed.max() > high):
+            raise ValueError(
+                f"loss={loss!r} needs scaled training data in [{low:g}, {high:g}]; "
+                f"{_LOSSES[loss].domain_advice}."
+            )
 
 
 class _ReconstructionLoss(nn.Module):
-    """skorch criterion: the mean of the per-entry loss over rows and features."""
+    """skorch criterion: the mean of the per-entry loss over rows and features (over
+    the observed entries, weighted by the rows' weights, for a :class:`_Target`)."""
 
     def __init__(self, loss: str = "mse") -> None:
         super().__init__()
         self.loss = loss
 
-    def forward(self, reconstruction: _Tensor, target: _Tensor) -> _Tensor:
+    def forward(self, reconstruction: _Tensor, target: _Tensor | _Target) -> _Tensor:
+        if isinstance(target, _Target):
+            return _observed_loss(reconstruction, target, self.loss)[0]
         return _LOSSES[self.loss].mean(reconstruction, target)

@@ -31,26 +31,37 @@ _BLOCK_ENTRIES = 1 << 22
 def _kth_neighbor_gaps(batch: torch.Tensor, reference: torch.Tensor, k: int) -> torch.Tensor:
     """Per-entry squared difference between each row of ``batch`` and its ``k``-th
     nearest row of ``reference`` (Euclidean; a row of ``batch`` that is also in
-    ``reference`` counts itself, at distance 0).
+    ``reference`` counts itself, at distance 0). A missing entry of ``batch`` (NaN)
+    is left out of the distance and its gap is 0.
 
     Returns a tensor of ``batch``'s shape; its row sums are the squared distances.
     """
-    reference_sq = reference.square().sum(dim=1)
+    reference_sq = reference.square()
     step = max(1, _BLOCK_ENTRIES // max(1, len(reference)))
     gaps = []
     for rows in batch.split(step):
+        missing = torch.isnan(rows)
         # |x - r|^2 - |x|^2 = |r|^2 - 2 x.r ranks the reference rows of each row x in
-        # one matrix product; the gaps to the chosen row are then computed exactly.
-        distances = torch.addmm(reference_sq, rows, reference.T, alpha=-2)
+        # one matrix product (|r|^2 over x's observed entries when some are missing);
+        # the gaps to the chosen row are then computed exactly.
+        if missing.any():
+            observed = (~missing).to(rows.dtype)
+            rows = rows.masked_fill(missing, 0.0)
+            distances = torch.addmm(observed @ reference_sq.T, rows, reference.T, alpha=-2)
+        else:
+            observed = None
+            distances = torch.addmm(reference_sq.sum(dim=1), rows, reference.T, alpha=-2)
         nearest = torch.topk(distances, k, dim=1, largest=False).indices[:, k - 1]
-        gaps.append((rows - reference[nearest]).square())
+        gap = (rows - reference[nearest]).square()
+        gaps.append(gap if observed is None else gap * observed)
     return torch.cat(gaps)
 
 
 def _reference_rows(X_scaled: np.ndarray, keep: np.ndarray, seed: int) -> np.ndarray:
     """The reference rows: the kept rows ``X_scaled[keep]``, drawn down to
-    ``_MAX_REFERENCE_ROWS`` (reproducibly, from ``seed``) when there are more."""
+    ``_MAX_REFERENCE_ROWS`` (reproducibly, from ``seed``) when there are more; a
+    missing entry (NaN) becomes 0, as the network's input has it."""
     if len(keep) > _MAX_REFERENCE_ROWS:
         draw = np.random.RandomState(seed).choice(len(keep), _MAX_REFERENCE_ROWS, replace=False)
         keep = keep[np.sort(draw)]
-    return np.ascontiguousarray(X_scaled[keep], dtype=np.float32)
+    return np.nan_to_num(np.ascontiguousarray(X_scaled[keep], dtype=np.float32), nan=0.0)

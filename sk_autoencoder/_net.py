@@ -7,7 +7,8 @@ import torch
 from skorch import NeuralNet
 from skorch.callbacks import EpochTimer, PassthroughScoring
 
-from . import _data
+from ._data import _Target
+from ._losses import _observed_loss
 
 
 # Input corruptions of denoising autoencoders, by ``noise_type``: each returns a noisy
@@ -31,8 +32,9 @@ _NOISE_TYPES = {"gaussian": _gaussian_noise, "masking": _masking_noise}
 _MAX_NOISE_RATIO = 100.0
 
 
-def _check_noise(noise: float, noise_type: str, X: torch.Tensor) -> None:
-    """Refuse a ``noise`` that would leave nothing of the scaled training rows ``X``."""
+def _check_noise(noise: float, noise_type: str, dataset) -> None:
+    """Refuse a ``noise`` that would leave nothing of the scaled training rows of
+    ``dataset`` (a ``_data._TensorDataset`` or ``_data._SparseDataset``)."""
     if noise_type == "masking":
         if noise >= 1:
             raise ValueError(
@@ -40,12 +42,17 @@ def _check_noise(noise: float, noise_type: str, X: torch.Tensor) -> None:
                 "must be below 1."
             )
         return
-    if not noise or len(X) < 2:
+    if not noise or len(dataset) < 2:
         return
-    chunks = X.split(_data._CHUNK_ROWS)  # missing entries (NaN) left out
-    count = sum((~chunk.isnan()).sum(dim=0) for chunk in chunks).clamp(min=1)
-    mean = sum(torch.nansum(chunk.double(), dim=0) for chunk in chunks) / count
-    var = sum(torch.nansum((chunk.double() - mean).square(), dim=0) for chunk in chunks) / count
+    # Two passes over the chunks (a sparse matrix is densified chunk by chunk); missing
+    # entries (NaN) left out.
+    count, total = 0, 0
+    for chunk in dataset.chunks():
+        count = count + (~chunk.isnan()).sum(dim=0)
+        total = total + torch.nansum(chunk.double(), dim=0)
+    count = count.clamp(min=1)
+    mean = total / count
+    var = sum(torch.nansum((c.double() - mean).square(), dim=0) for c in dataset.chunks()) / count
     spread = float(var.max().sqrt())
     if spread > 0 and noise > _MAX_NOISE_RATIO * spread:
         raise ValueError(
@@ -63,6 +70,10 @@ class AutoencoderNet(NeuralNet):
     The module's ``forward`` returns ``(reconstruction, *extras)``; if the module
     defines ``regularization(X, reconstruction, *extras)``, its value is added to the
     reconstruction loss. This is the one place where variants change the objective.
+    A penalty given per row (a tensor of shape ``(n_samples,)``) is averaged with the
+    rows' sample weights; where entries are missing, the reconstruction loss is the
+    mean over the observed entries and the penalty is divided by the share of
+    entries observed (see ``_losses._observed_loss``).
 
     ``noise > 0`` corrupts the inputs of training batches only (Gaussian noise of
     standard deviation ``noise``, or zeroing with probability ``noise`` for
@@ -98,13 +109,26 @@ class AutoencoderNet(NeuralNet):
     def train_step_single(self, batch, **fit_params):
         if self.noise:
             Xi, yi = batch
-            batch = (self._corrupt(Xi), yi)
+            Xi = self._corrupt(Xi)
+            if isinstance(yi, _Target) and yi.observed is not None:
+                Xi = Xi * yi.observed  # missing entries stay 0 under any noise
+            batch = (Xi, yi)
         return super().train_step_single(batch, **fit_params)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         reconstruction, *extras = y_pred if isinstance(y_pred, tuple) else (y_pred,)
-        loss = self.criterion_(reconstruction, y_true)
+        weights = share = None
+        if isinstance(y_true, _Target):
+            loss, share = _observed_loss(reconstruction, y_true, self.criterion_.loss)
+            weights = y_true.weights
+        else:
+            loss = self.criterion_(reconstruction, y_true)
         regularization = getattr(self.module_, "regularization", None)
         if regularization is not None:
-            loss = loss + regularization(X, reconstruction, *extras)
+            penalty = regularization(X, reconstruction, *extras)
+            if penalty.ndim:  # one value per row
+                penalty = penalty.mean() if weights is None else penalty @ weights / weights.sum()
+            if share is not None:
+                penalty = penalty / share
+            loss = loss + penalty
         return loss

@@ -10,17 +10,21 @@ map in the two precisions the rows can arrive in:
 - float64 rows, and float32 rows whose scaling would leave that range, in float64.
 
 The network computes in float32, so a scaled value beyond float32's range is refused
-with a ``ValueError``; so are columns whose spread overflows float64.
+with a ``ValueError``; so are columns whose spread overflows float64. Missing entries
+(NaN) stay NaN through the map, and the statistics ignore them; sample weights weigh
+the statistics of scalers whose ``partial_fit`` takes them (rows of weight 0 never
+reach a scaler). Sparse rows are densified chunk by chunk.
 """
 
 from __future__ import annotations
 
 import copy
+import inspect
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from . import _data
@@ -33,12 +37,16 @@ class _Preprocessing:
     """One ``preprocessing`` choice: its scaler and how to read it as ``x * a + b``.
 
     ``statistics`` returns the fitted statistics that must be finite (a column whose
-    spread overflows float64 cannot be scaled).
+    spread overflows float64 cannot be scaled). ``unseen`` gives the per-feature
+    attributes of a column that no chunk has observed yet the values from which the
+    scaler's ``partial_fit`` counts only later observations (see
+    :func:`_partial_fit_chunk`).
     """
 
     scaler: type
     affine: Callable[[object], _Affine]
     statistics: Callable[[object], list[np.ndarray]]
+    unseen: dict[str, float]
 
 
 def _standard_affine(scaler: StandardScaler) -> _Affine:
@@ -56,9 +64,15 @@ _PREPROCESSING: dict[str, _Preprocessing] = {
         _standard_affine,
         # var_, not scale_: scikit-learn sets scale_ to 1 where var_ overflowed.
         lambda scaler: [scaler.mean_, scaler.var_],
+        # With a count of 0, the incremental mean and variance then add nothing.
+        {"mean_": 0.0, "var_": 0.0, "scale_": 1.0},
     ),
     "minmax": _Preprocessing(
-        MinMaxScaler, _minmax_affine, lambda scaler: [scaler.data_min_, scaler.data_range_]
+        MinMaxScaler,
+        _minmax_affine,
+        lambda scaler: [scaler.data_min_, scaler.data_range_],
+        # The running minimum and maximum then start at the first observed value.
+        {"data_min_": np.inf, "data_max_": -np.inf},
     ),
 }
 
@@ -71,7 +85,7 @@ def _preprocessing_of(scaler) -> str | None:
     return None
 
 
-def _fit_scaler(preprocessing: str | None, X: np.ndarray):
+def _fit_scaler(preprocessing: str | None, X, weights: np.ndarray | None = None):
     """The fitted scaler of ``preprocessing`` (None for no scaling).
 
     The statistics are accumulated over row chunks in float64, so that fitting
@@ -79,22 +93,72 @@ def _fit_scaler(preprocessing: str | None, X: np.ndarray):
     """
     if preprocessing is None:
         return None
-    scaler = _PREPROCESSING[preprocessing].scaler()
-    with np.errstate(over="ignore", invalid="ignore"):
-        for start in range(0, X.shape[0], _data._CHUNK_ROWS):
-            scaler.partial_fit(X[start : start + _data._CHUNK_ROWS])
-    _check_scaler_finite(scaler)
-    return scaler
+    return _updated_scaler(_PREPROCESSING[preprocessing].scaler(), X, weights, copy_first=False)
 
 
-def _updated_scaler(scaler, X: np.ndarray):
-    """A copy of ``scaler`` whose statistics also cover ``X`` (``partial_fit``)."""
+def _updated_scaler(scaler, X, weights: np.ndarray | None = None, copy_first: bool = True):
+    """``scaler`` with statistics that also cover the rows ``X`` (dense or sparse, NaN
+    for missing entries), weighted by ``weights`` (None: equal) where the scaler takes
+    weights; a copy unless ``copy_first`` is false (``partial_fit``)."""
     if scaler is None:
         return None
     # A copy, so that a failed call leaves the previous statistics intact.
-    scaler = copy.deepcopy(scaler).partial_fit(X)
+    if copy_first:
+        scaler = copy.deepcopy(scaler)
+    weighted = weights is not None and _takes_weights(scaler)
+    # Columns observed so far (all of them in a fitted scaler: its first fit saw each).
+    seen = np.full(X.shape[1], hasattr(scaler, "n_samples_seen_"))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for start, stop, rows in _data._row_chunks(X):
+            chunk_weights = weights[start:stop] if weighted else None
+            seen |= _partial_fit_chunk(scaler, rows, chunk_weights, seen)
     _check_scaler_finite(scaler)
     return scaler
+
+
+def _partial_fit_chunk(scaler, rows: np.ndarray, weights, seen: np.ndarray) -> np.ndarray:
+    """``scaler.partial_fit`` on one chunk of rows; returns the chunk's observed columns.
+
+    scikit-learn's scalers turn the statistics of a column with no observed entry in
+    the chunk into NaN (their variance and running minimum divide or compare with
+    nothing). Such a column keeps its earlier statistics here, or, never observed
+    yet, gets the preprocessing's ``unseen`` values, from which the next chunk's
+    observations count alone.
+    """
+    observed = ~np.isnan(rows).all(axis=0)
+    before = None
+    if not observed.all():
+        before = {k: v.copy() for k, v in vars(scaler).items() if _per_feature(v, len(observed))}
+    with warnings.catch_warnings():
+        # "All-NaN slice": the empty columns, mended below.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        scaler.partial_fit(rows, **({} if weights is None else {"sample_weight": weights}))
+    if before is not None:
+        empty = ~observed
+        unseen = _PREPROCESSING[_preprocessing_of(scaler)].unseen
+        for name, value in vars(scaler).items():
+            if not _per_feature(value, len(observed)):
+                continue
+            if name in before:
+                value[empty & seen] = before[name][empty & seen]
+            if name in unseen:
+                value[empty & ~seen] = unseen[name]
+    return observed
+
+
+def _per_feature(value, n_features: int) -> bool:
+    """Whether a scaler attribute holds one float per feature."""
+    return (
+        isinstance(value, np.ndarray)
+        and value.shape == (n_features,)
+        and np.issubdtype(value.dtype, np.floating)
+    )
+
+
+def _takes_weights(scaler) -> bool:
+    """Whether the scaler's ``partial_fit`` takes sample weights (``StandardScaler``
+    does; ``MinMaxScaler`` does not, and positive weights leave a minimum alone)."""
+    return "sample_weight" in inspect.signature(scaler.partial_fit).parameters
 
 
 def _check_scaler_finite(scaler) -> None:
@@ -133,8 +197,10 @@ def _scale_in_float32(rows: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndar
         out = rows * a32
         out += b32
         # One fast reduction; an overflow (or a sum of huge finite values) makes it
-        # non-finite, and the float64 path then decides.
-        finite = np.isfinite(out.sum())
+        # non-finite, and the float64 path then decides. Missing entries (NaN) make
+        # it NaN too: then only an infinity counts.
+        total = out.sum()
+        finite = np.isfinite(total) or (np.isnan(total) and not np.isinf(out).any())
     return out if finite else None
 
 
@@ -157,7 +223,7 @@ def _network_rows(rows: np.ndarray, affine: _Affine | None, preprocessing) -> np
         scaled += b
         with np.errstate(over="ignore"):
             out = scaled.astype(np.float32)
-    if not np.isfinite(out).all():
+    if np.isinf(out).any():  # NaN marks a missing entry
         if affine is None:
             raise ValueError(
                 "X contains values beyond float32's range (about 3.4e38), which the "
@@ -185,10 +251,13 @@ def _scaled_float32(X: np.ndarray, affine: _Affine | None, preprocessing) -> np.
     return out
 
 
-def _in_original_units(fn, affine: _Affine | None, device):
-    """Wrap a batch function whose output is in the scaled space, so that its output
-    is in the units of the training data."""
+def _in_original_units(affine: _Affine | None):
+    """The map from rows in the scaled space (network outputs, as float32 numpy
+    arrays) to float64 rows in the units of the training data; None for no scaling.
+
+    Applied on the CPU, after a batch leaves the device, so that every device works
+    (MPS has no float64)."""
     if affine is None:
-        return fn
-    a, b = (torch.from_numpy(v).to(device) for v in affine)
-    return lambda batch: (fn(batch) - b) / a
+        return None
+    a, b = affine
+    return lambda rows: (rows - b) / a

@@ -23,6 +23,8 @@ from contextlib import contextmanager
 
 import torch
 
+from . import _devices
+
 # Reentrant: a seeded section may build a network inside another seeded section.
 _GLOBAL_RNG_LOCK = threading.RLock()
 _current = threading.local()
@@ -32,8 +34,7 @@ _current = threading.local()
 def _global_rng(seed: int | None, device):
     """Hold the lock, seed torch's global generator with ``seed`` (None: leave it),
     and restore the generator's state afterwards."""
-    devices = [] if torch.device(device).type == "cpu" else None
-    with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=devices):
+    with _GLOBAL_RNG_LOCK, torch.random.fork_rng(**_devices._rng_devices(device)):
         if seed is not None:
             torch.manual_seed(seed)
         yield

@@ -23,6 +23,7 @@ from packaging.version import InvalidVersion, Version
 from skorch.history import History
 
 from . import _seeding
+from ._devices import _is_available
 from ._version import __version__
 from .exceptions import InconsistentVersionWarning
 
@@ -121,9 +122,7 @@ def _net_record(net) -> dict:
 
 def _load_device(device: str) -> str:
     """The recorded device where it exists here, else the CPU."""
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        return "cpu"
-    return device
+    return device if _is_available(device) else "cpu"
 
 
 def _rebuild_net(estimator, record: dict):

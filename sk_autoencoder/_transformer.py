@@ -8,6 +8,7 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit
 from ._base import _BaseAutoencoder
 from ._docs import _fill_doc, _partial_fit_doc
 from ._validation import _check_codes
+from ._weights import _check_weights
 
 
 @_fill_doc(
@@ -131,27 +132,30 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         self.partial_fit_epochs = partial_fit_epochs
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Train the autoencoder on ``X``.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training rows.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training rows; they may contain missing values (NaN).
         y : Ignored
             Not used, present for API consistency.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row in the training loss and the scaling statistics (see
+            the Notes); None weighs every row alike.
 
         Returns
         -------
         self : AutoencoderTransformer
             The fitted estimator.
         """
-        self._fit(X)
+        self._fit(X, sample_weight)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y=None):
-        self._partial_fit(X)
+    def partial_fit(self, X, y=None, sample_weight=None):
+        self._partial_fit(X, sample_weight)
         return self
 
     partial_fit.__doc__ = _partial_fit_doc(
@@ -162,9 +166,12 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     def transform(self, X) -> np.ndarray:
         """Encode rows.
 
+        Missing entries (NaN) are fed to the encoder as 0 in the scaled space (see
+        the Notes), so every row gets a code.
+
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows to encode.
 
         Returns
@@ -185,7 +192,9 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         Returns
         -------
         X_original : ndarray of shape (n_samples, n_features)
-            Reconstructed rows in the units of the training data.
+            Reconstructed rows in the units of the training data, complete: for
+            rows with missing entries, ``inverse_transform(transform(X))`` fills
+            them in (the transformer as an imputer, see the Notes).
         """
         return self._decode(_check_codes(self, X))
 
@@ -193,7 +202,8 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         """Negative reconstruction error of each row.
 
         The error is the mean over features of the per-entry ``loss``, measured in
-        the scaled space set by ``preprocessing``. Higher is better.
+        the scaled space set by ``preprocessing``; over the row's observed entries
+        when some are missing. Higher is better.
 
         With ``architecture="variational"``, the score is instead each row's ELBO
         (in nats, a sum over features rather than a mean), as described under
@@ -201,7 +211,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows to score.
 
         Returns
@@ -211,22 +221,26 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         """
         return self._score_samples(self._check_X(X))
 
-    def score(self, X, y=None) -> float:
+    def score(self, X, y=None, sample_weight=None) -> float:
         """Negative mean reconstruction error of ``X`` (mean of :meth:`score_samples`).
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows to score.
         y : Ignored
             Not used, present for API consistency.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows in the mean; None weighs every row alike.
 
         Returns
         -------
         score : float
             Higher is better.
         """
-        return float(np.mean(self.score_samples(X)))
+        scores = self.score_samples(X)
+        weights = _check_weights(sample_weight, scores)
+        return float(np.average(scores, weights=weights))
 
     @property
     def _n_features_out(self) -> int:

@@ -7,6 +7,8 @@ import pandas as pd
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_array, check_is_fitted
 
+from . import _data
+
 
 # ------------------------------------------------------------ parameter constraints
 class _Number(Interval):
@@ -99,3 +101,56 @@ def _check_codes(estimator, Z) -> np.ndarray:
             "(n_components_) as input."
         )
     return Z
+
+
+def _check_sparse_frame(X) -> None:
+    """Refuse DataFrames whose sparse columns scikit-learn cannot turn into a sparse
+    matrix, saying what to do (scikit-learn takes only all-sparse frames whose
+    implicit value is 0)."""
+    if not isinstance(X, pd.DataFrame):
+        return
+    sparse = [name for name, dtype in X.dtypes.items() if isinstance(dtype, pd.SparseDtype)]
+    if not sparse:
+        return
+    shown = ", ".join(repr(name) for name in sparse[:5]) + (" ..." if len(sparse) > 5 else "")
+    if len(sparse) < X.shape[1]:
+        raise ValueError(
+            f"X mixes sparse columns ({shown}) with dense ones, which scikit-learn cannot "
+            "turn into one sparse matrix; make every column sparse, e.g. "
+            "X.astype(pd.SparseDtype('float64', 0)), or pass a scipy sparse matrix."
+        )
+    nonzero_fill = [name for name, dtype in X.dtypes.items() if not dtype.fill_value == 0]
+    if nonzero_fill:
+        raise ValueError(
+            "X has sparse columns whose implicit value is not 0 (fill_value "
+            f"{X.dtypes[nonzero_fill[0]].fill_value!r} in {nonzero_fill[0]!r}); sparse "
+            "input must leave out zeros, e.g. X.astype(pd.SparseDtype('float64', 0))."
+        )
+
+
+def _check_missing(X, columns: bool = False) -> None:
+    """Refuse rows whose every entry is missing (NaN), and with ``columns=True``
+    (the first fit) columns that have no observed entry, naming them.
+
+    ``X`` is validated (dense or CSR); a quick test skips tables without NaN.
+    """
+    if not _data._has_nan(X):
+        return
+    empty_rows = []
+    observed = np.zeros(X.shape[1], dtype=bool)
+    for start, _, rows in _data._row_chunks(X):
+        missing = np.isnan(rows)
+        empty_rows.extend((start + np.flatnonzero(missing.all(axis=1))).tolist())
+        if columns:
+            observed |= ~missing.all(axis=0)
+    if empty_rows:
+        raise ValueError(
+            f"X has {len(empty_rows)} row(s) with every entry missing (NaN), e.g. row(s) "
+            f"{empty_rows[:10]}: such a row has nothing to encode or score; drop it."
+        )
+    empty_columns = np.flatnonzero(~observed) if columns else []
+    if len(empty_columns):
+        raise ValueError(
+            f"X has {len(empty_columns)} column(s) with every entry missing (NaN): "
+            f"{empty_columns.tolist()[:10]}; nothing can be learnt about them, drop them."
+        )

@@ -7,8 +7,10 @@ training net never need to know which network they hold:
 - ``decode(code) -> reconstruction`` maps codes back to scaled rows;
 - ``forward(X)`` returns a tuple whose first element is the reconstruction and whose
   further elements are whatever ``regularization`` needs (here: the code);
-- ``regularization(X, reconstruction, *extras)`` (optional) returns a scalar added
-  to the reconstruction loss during training, e.g. a sparsity or KL term;
+- ``regularization(X, reconstruction, *extras)`` (optional) returns the penalty added
+  to the reconstruction loss during training, e.g. a sparsity or KL term: a tensor of
+  one value per row (averaged with the rows' sample weights) or a scalar (added as it
+  is, whatever the weights);
 - ``posterior(X) -> (mean, log_variance)`` (optional) makes the module variational:
   the estimators then score rows by their ELBO and offer ``sample``.
 
@@ -98,7 +100,10 @@ class AutoencoderModule(nn.Module):
     ``regularization``, the term the estimators' training net adds to the
     reconstruction loss:
 
-    ``sparsity * mean(|code|) + contractive * mean_i ||d code_i / d x_i||_F^2``
+    ``sparsity * mean(|code_i|) + contractive * ||d code_i / d x_i||_F^2``
+
+    per row ``i`` (the training net averages it over the rows of a batch, with their
+    sample weights).
 
     Parameters
     ----------
@@ -127,8 +132,9 @@ class AutoencoderModule(nn.Module):
     >>> net = Linear(n_features=5, n_components=2, sparsity=0.1)
     >>> X = torch.ones(3, 5)
     >>> reconstruction, code = net(X)
-    >>> bool(net.regularization(X, reconstruction, code) >= 0)
-    True
+    >>> penalty = net.regularization(X, reconstruction, code)  # one value per row
+    >>> tuple(penalty.shape), bool((penalty >= 0).all())
+    ((3,), True)
     """
 
     #: How the network reads a row, which decides what ``input_shape`` it takes:
@@ -169,11 +175,13 @@ class AutoencoderModule(nn.Module):
         return self.decode(code), code
 
     def regularization(self, X, reconstruction, code, *extras) -> torch.Tensor:
-        penalty = reconstruction.new_zeros(())
+        if not (self.sparsity or self.contractive):
+            return reconstruction.new_zeros(())  # nothing to weigh
+        penalty = reconstruction.new_zeros(reconstruction.shape[0])
         if self.sparsity:
-            penalty = penalty + self.sparsity * code.abs().mean()
+            penalty = penalty + self.sparsity * code.abs().mean(dim=1)
         if self.contractive:
-            penalty = penalty + self.contractive * _jacobian_sq_norms(self.encode, X).mean()
+            penalty = penalty + self.contractive * _jacobian_sq_norms(self.encode, X)
         return penalty
 
 
@@ -369,7 +377,7 @@ output_activation
 
     def regularization(self, X, reconstruction, mean, log_var) -> torch.Tensor:
         penalty = super().regularization(X, reconstruction, mean)
-        return penalty + self.beta * gaussian_kl(mean, log_var).mean() / self.n_features
+        return penalty + self.beta * gaussian_kl(mean, log_var) / self.n_features
 
 
 def _conv_sizes(size: int, n_layers: int) -> list[int]:

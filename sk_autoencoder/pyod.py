@@ -180,6 +180,14 @@ class PyODAutoencoder(BaseDetector):
         self._process_decision_scores()
         return self
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Input goes to the wrapped detector as it is: missing values and sparse
+        # matrices are accepted as it accepts them.
+        tags.input_tags.allow_nan = True
+        tags.input_tags.sparse = True
+        return tags
+
     def decision_function(self, X) -> np.ndarray:
         """Outlier score of each row: its reconstruction error, higher is more abnormal.
 

@@ -171,10 +171,10 @@ def _bad_table(tmp_path, kind):
     if kind == "non-numeric":
         table["b"] = ["x", "y", "z", "w", "v"]
         expected = "non-numeric columns: b"
-    elif kind == "missing":
-        table.loc[2, "d"] = np.nan
-        table.loc[3, "a"] = np.nan
-        expected = "missing or infinite values in columns: a, d"
+    elif kind == "infinite":
+        table.loc[2, "d"] = np.inf
+        table.loc[3, "a"] = -np.inf
+        expected = "infinite values in columns: a, d"
     else:
         table = table.rename(columns={"c": "colour"})
         expected = "columns differ from the model's: missing c; unexpected colour"
@@ -183,7 +183,7 @@ def _bad_table(tmp_path, kind):
     return path, expected
 
 
-@pytest.mark.parametrize("kind", ["non-numeric", "missing", "columns"])
+@pytest.mark.parametrize("kind", ["non-numeric", "infinite", "columns"])
 def test_bad_input_score(detector_path, tmp_path, capsys, kind):
     source, expected = _bad_table(tmp_path, kind)
     out = tmp_path / "scores.csv"
@@ -195,7 +195,7 @@ def test_bad_input_score(detector_path, tmp_path, capsys, kind):
     assert list(tmp_path.iterdir()) == [source]  # no output, no leftover temp file
 
 
-@pytest.mark.parametrize("kind", ["non-numeric", "missing"])
+@pytest.mark.parametrize("kind", ["non-numeric", "infinite"])
 def test_bad_input_fit(tmp_path, capsys, kind):
     source, expected = _bad_table(tmp_path, kind)
     model = tmp_path / "model.skops"
@@ -751,3 +751,29 @@ def test_parquet_output_without_pyarrow_is_a_one_line_error(
     if not engine_fails_on_import:
         assert 'pip install ".[parquet]"' in err
     assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_tables_with_empty_cells_are_fitted_and_scored(tables, tmp_path):
+    """Empty cells are missing values: the model trains and scores on observed entries,
+    and a row's top columns are among its observed ones."""
+    _, train, test = tables
+    holes = train.copy()
+    holes.loc[::7, "b"] = np.nan
+    holes.to_csv(tmp_path / "train.csv", index=False)
+    test = test.copy()
+    test.loc[10, "a"] = np.nan  # the outlier is in "c"
+    test.loc[:, "d"] = np.nan
+    test.to_csv(tmp_path / "test.csv", index=False)
+    model_path = tmp_path / "m.skops"
+    fit = ["fit", str(tmp_path / "train.csv"), "--model", str(model_path), "--id-column", "id"]
+    assert main([*fit, *FIT_OPTIONS]) == 0
+    out = tmp_path / "scores.csv"
+    score = ["score", str(tmp_path / "test.csv"), "--model", str(model_path), "-o", str(out)]
+    assert main([*score, "--id-column", "id", "--top-k", "2"]) == 0
+    result = pd.read_csv(out)
+    model = _load_model(model_path)
+    np.testing.assert_allclose(
+        result["anomaly_score"], -model.score_samples(test[COLUMNS]), rtol=1e-5
+    )
+    assert result.loc[10, "top_1_column"] == "c"
+    assert not result[["top_1_column", "top_2_column"]].isin(["d"]).any().any()

@@ -173,8 +173,10 @@ def test_feature_names_recorded_and_checked(Estimator):
 @pytest.mark.parametrize(
     "X, match",
     [
-        (np.array([[1.0, np.nan], [2.0, 3.0]]), "Input X contains NaN"),
+        (np.array([[1.0, np.nan], [np.nan, np.nan]]), r"1 row\(s\) with every entry missing"),
+        (np.array([[1.0, np.nan], [2.0, np.nan]]), r"1 column\(s\) with every entry missing"),
         (np.array([[1.0, np.inf], [2.0, 3.0]]), "Input X contains infinity"),
+        (np.array([[1.0, np.nan], [2.0, -np.inf]]), "Input X contains infinity"),
         (np.empty((0, 3)), "0 sample"),
         (np.arange(5.0), "Expected 2D array, got 1D array"),
         (np.array([["a", "b"], ["c", "d"]]), "could not convert string to float"),
@@ -194,8 +196,11 @@ def test_bad_input_after_fit(fitted, digits):
             ValueError, match=f"X has 10 features, but {name} is expecting 64 features"
         ):
             getattr(fitted, method)(X_test[:, :10])
-        with pytest.raises(ValueError, match="Input X contains NaN"):
-            getattr(fitted, method)(np.where(X_test == 0, np.nan, X_test))
+        all_missing = np.where(np.arange(len(X_test))[:, None] == 3, np.nan, X_test)
+        with pytest.raises(ValueError, match=r"row\(s\) \[3\]: such a row has nothing"):
+            getattr(fitted, method)(all_missing)
+        with pytest.raises(ValueError, match="Input X contains infinity"):
+            getattr(fitted, method)(np.where(X_test == 0, np.inf, X_test))
 
 
 @pytest.mark.parametrize(

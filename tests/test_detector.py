@@ -366,3 +366,30 @@ def test_invalid_parameters(planted, params, match):
     X, _ = planted
     with pytest.raises(ValueError, match=match):
         AutoencoderAnomalyDetector(**{**FAST_5_EPOCHS, **params}).fit(X)
+
+
+def test_neighbor_term_leaves_missing_entries_out(planted):
+    X, _ = planted
+    detector = AutoencoderAnomalyDetector(max_samples=1.0, n_neighbors=3, **FAST_5_EPOCHS).fit(X)
+    holes = np.array(X[:20], dtype=float)
+    holes[np.arange(20), np.arange(20) % X.shape[1]] = np.nan
+    features = detector.score_features(holes)
+    assert np.array_equal(np.isnan(features), np.isnan(holes))
+    np.testing.assert_allclose(
+        detector.score_samples(holes), -np.nanmean(features, axis=1), rtol=1e-6
+    )
+    # The neighbour part by brute force over each row's observed entries.
+    Xs = _scaled(detector, holes)
+    observed = ~np.isnan(Xs)
+    filled = np.where(observed, Xs, 0.0)
+    reference = detector.neighbor_rows_.astype(np.float64)
+    distances = (((filled[:, None, :] - reference[None]) ** 2) * observed[:, None, :]).sum(axis=2)
+    kth = reference[np.argsort(distances, axis=1, kind="stable")[:, 2]]
+    gaps = np.where(observed, (filled - kth) ** 2, np.nan) / detector.neighbor_distance_scale_
+    reconstruction = features - gaps
+    # What is left is the reconstruction term: finite where observed, as scored alone.
+    alone = AutoencoderAnomalyDetector._weighted_errors(detector, detector.feature_error_scale_)
+    expected = detector._map_errors(
+        detector._check_X(holes), alone[0], X.shape[1], finish=alone[1]
+    )
+    np.testing.assert_allclose(reconstruction, expected, rtol=1e-3, atol=1e-5)

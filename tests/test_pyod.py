@@ -217,3 +217,23 @@ def test_feature_names_follow_the_input(generated):
     assert clf.n_features_in_ == 5
     clf.fit(generated[0])
     assert not hasattr(clf, "feature_names_in_")
+
+
+@needs_pyod
+def test_sparse_and_missing_input_as_the_wrapped_detector_takes_it(generated):
+    import scipy.sparse as sp
+
+    from sk_autoencoder.pyod import PyODAutoencoder
+
+    X = np.where(generated[0] > 1.0, generated[0], 0.0)  # mostly zeros
+    dense = PyODAutoencoder(AutoencoderAnomalyDetector(**TINY)).fit(X)
+    sparse = PyODAutoencoder(AutoencoderAnomalyDetector(**TINY)).fit(sp.csr_matrix(X))
+    np.testing.assert_allclose(
+        sparse.decision_function(sp.csr_matrix(X)), dense.decision_function(X), rtol=1e-5
+    )
+    assert sparse.predict_proba(sp.csr_matrix(X)).shape == (len(X), 2)
+    X_missing = X.copy()
+    X_missing[::7, 0] = np.nan
+    holes = PyODAutoencoder(AutoencoderAnomalyDetector(**TINY)).fit(X_missing)
+    assert np.isfinite(holes.decision_scores_).all()
+    np.testing.assert_array_equal(holes.predict(X_missing), holes.labels_)
