@@ -99,8 +99,11 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
         ``trim_fraction`` share with the largest errors, as the trimmed loss
         keeps, drawn down to at most 256 rows (with ``random_state``). The term
         finds rows that keep the relations between the columns, so that the
-        network reconstructs them well, but lie where few normal rows are. None
-        scores by reconstruction error alone. Not used with
+        network reconstructs them well, but lie where few normal rows are. A
+        missing entry is left out of the distance (its gap is 0); with
+        ``sample_weight``, the trim drops rows by weight and each reference row
+        counts once, whatever its weight. None scores by reconstruction error
+        alone. Not used with
         ``architecture="variational"``, whose score is the ELBO.
 
     Attributes
