@@ -25,7 +25,7 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.callbacks import Callback, EarlyStopping, PrintLog
 
-from . import _data, _devices, _scaling, _seeding, _state, _weights
+from . import _data, _devices, _scaling, _seeding, _state, _threads, _weights
 from ._callbacks import (
     _check_finite_weights,
     _DivergenceCheck,
@@ -49,7 +49,7 @@ from ._losses import (
     _ReconstructionLoss,
 )
 from ._net import _NOISE_TYPES, AutoencoderNet, _check_noise
-from ._optimizers import _OPTIMIZERS, _optimizer_class
+from ._optimizers import _OPTIMIZERS, _optimizer_class, _optimizer_kwargs
 from ._validation import (
     _check_missing,
     _check_numeric_columns,
@@ -461,6 +461,7 @@ class _BaseAutoencoder(BaseEstimator):
             criterion__loss=self.loss,
             optimizer=_optimizer_class(self.optimizer),
             optimizer__weight_decay=self.weight_decay,
+            **{f"optimizer__{k}": v for k, v in _optimizer_kwargs(self.optimizer, device).items()},
             lr=self.learning_rate,
             max_epochs=self.max_epochs,
             batch_size=batch_size,
@@ -602,8 +603,11 @@ class _BaseAutoencoder(BaseEstimator):
         out_dtype = np.float32 if X.dtype == np.float32 else np.float64
         out = np.empty((X.shape[0], n_out), dtype=out_dtype)
         device = self._device
+        work = min(X.shape[0], _data._chunk_rows(X)) * _threads._forward_flops_per_row(
+            self.net_.module_
+        )
         module64: list = []
-        with torch.inference_mode():
+        with torch.inference_mode(), _threads._thread_limit(work, device):
             for start, stop, rows in _data._row_chunks(X):
                 if scale:
                     rows = self._network_rows(rows)  # a new float32 array

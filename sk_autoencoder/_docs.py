@@ -81,9 +81,10 @@ n_components : int, default={n_components}
 
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling, dropout and the validation split.
-        The same integer gives the same results on CPU under the same number of
-        torch threads, also for fits running in parallel threads. PyTorch's global
-        random state is left as it was.
+        The same integer gives the same results on CPU for the same torch thread
+        count (the user guide's "Speed and threads" rule picks it from the work per
+        step), also for fits running in parallel threads. PyTorch's global random
+        state is left as it was.
 
     device : {{"cpu", "cuda", "mps", "auto"}} or str, default="cpu"
         Where the network is trained and run: any torch device string, such as

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import EpochTimer, PassthroughScoring
+from skorch.callbacks import Callback, EpochTimer, PassthroughScoring
 
 from ._data import _Target
 from ._losses import _observed_loss
+from ._threads import _forward_flops_per_row, _thread_limit
+from .modules import AutoencoderModule
 
 
 # Input corruptions of denoising autoencoders, by ``noise_type``: each returns a noisy
@@ -25,6 +27,27 @@ def _masking_noise(X: torch.Tensor, noise: float, generator) -> torch.Tensor:
 
 
 _NOISE_TYPES = {"gaussian": _gaussian_noise, "masking": _masking_noise}
+
+# The events skorch sends on every training step (and validation batch).
+_STEP_EVENTS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
+
+
+def _implements(callback, event: str) -> bool:
+    """Whether ``callback`` does something on ``event`` (``Callback``'s methods do
+    nothing)."""
+    method = getattr(callback, event, None)
+    return getattr(method, "__func__", method) is not getattr(Callback, event, None)
+
+
+def _no_penalty(module) -> bool:
+    """Whether ``module``'s regularization is the base class's, with no penalty on:
+    always zero, so adding it (and its backward step) is skipped."""
+    return (
+        isinstance(module, AutoencoderModule)
+        and type(module).regularization is AutoencoderModule.regularization
+        and not (module.sparsity or module.contractive)
+    )
+
 
 # Largest Gaussian noise, as a multiple of the largest spread of the scaled training
 # features: beyond it every feature's signal-to-noise ratio is below 1e-4, and the
@@ -79,6 +102,10 @@ class AutoencoderNet(NeuralNet):
     standard deviation ``noise``, or zeroing with probability ``noise`` for
     ``noise_type="masking"``), drawn from ``noise_generator``; the targets and the
     validation batches stay clean, which makes a denoising autoencoder.
+
+    The epochs run with the thread count that ``_threads`` gives the work of one step,
+    and on the events of every step (``on_batch_begin``, ``on_batch_end``,
+    ``on_grad_computed``) only the callbacks that implement them are called.
     """
 
     def __init__(self, *args, noise=0.0, noise_type="gaussian", noise_generator=None, **kwargs):
@@ -95,6 +122,31 @@ class AutoencoderNet(NeuralNet):
             ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
             ("valid_loss", PassthroughScoring(name="valid_loss")),
         ]
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        # skorch calls every callback on every event; on the events of each step,
+        # only those that act on them are called (listed here, for these epochs).
+        self._step_listeners = {
+            event: [getattr(self, event)]  # the net's own (history records)
+            + [getattr(cb, event) for _, cb in self.callbacks_ if _implements(cb, event)]
+            for event in _STEP_EVENTS
+        }
+        # The thread count the step's work calls for (see ``_threads``): forward and
+        # backward pass of a batch.
+        rows = min(self.batch_size, len(X)) if self.batch_size > 0 else len(X)
+        work = 3 * rows * _forward_flops_per_row(self.module_)
+        try:
+            with _thread_limit(work, self.device):
+                return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        finally:
+            del self._step_listeners
+
+    def notify(self, method_name, **cb_kwargs):
+        listeners = getattr(self, "_step_listeners", None)
+        if listeners is None or method_name not in listeners:
+            return super().notify(method_name, **cb_kwargs)
+        for listener in listeners[method_name]:
+            listener(self, **cb_kwargs)
 
     def _set_training(self, training=True):
         # skorch sets the mode before every batch; walking the module tree each time
@@ -124,7 +176,7 @@ class AutoencoderNet(NeuralNet):
         else:
             loss = self.criterion_(reconstruction, y_true)
         regularization = getattr(self.module_, "regularization", None)
-        if regularization is not None:
+        if regularization is not None and not _no_penalty(self.module_):
             penalty = regularization(X, reconstruction, *extras)
             if penalty.ndim:  # one value per row
                 penalty = penalty.mean() if weights is None else penalty @ weights / weights.sum()

@@ -21,20 +21,22 @@ from collections import Counter
 from collections.abc import Sequence
 from numbers import Integral, Real
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-import numpy as np
-import pandas as pd
-from sklearn.utils._param_validation import Hidden, Interval, Options, StrOptions
-
-from . import persistence
-from ._detector import AutoencoderAnomalyDetector
-from ._transformer import AutoencoderTransformer
+# numpy, pandas, scikit-learn and the estimators (torch) are imported by the
+# functions that need them, so that `sk-autoencoder --help` starts in a blink.
 from ._version import __version__
-from .exceptions import TrainingDivergedError, TrainingInterruptedWarning
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _PROG = "sk-autoencoder"
-_ESTIMATORS = {"transformer": AutoencoderTransformer, "detector": AutoencoderAnomalyDetector}
+# The estimator behind each --estimator key, by its name in the package (imported
+# when first needed) or as a class.
+_ESTIMATORS: dict[str, str | type] = {
+    "transformer": "AutoencoderTransformer",
+    "detector": "AutoencoderAnomalyDetector",
+}
 _FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 # "-" for INPUT or --output: standard input or output, as CSV.
 _STDIO = "-"
@@ -47,9 +49,25 @@ class _InputError(Exception):
     """A problem with the user's files or tables: reported in one line, exit code 2."""
 
 
+def _estimator(key: str) -> type:
+    """The estimator class of an ``--estimator`` key."""
+    cls = _ESTIMATORS[key]
+    if isinstance(cls, str):
+        import sk_autoencoder
+
+        cls = getattr(sk_autoencoder, cls)
+    return cls
+
+
+def _estimator_classes() -> dict[str, type]:
+    return {key: _estimator(key) for key in _ESTIMATORS}
+
+
 # ------------------------------------------------------------------ model files
 # The only two functions that know the model file format.
 def _save_model(model, path) -> None:
+    from . import persistence
+
     # skops format: a model file from someone else loads without running its code.
     _atomic_write(path, lambda tmp: persistence.dump(model, tmp))
 
@@ -57,6 +75,8 @@ def _save_model(model, path) -> None:
 def _load_model(path):
     if str(path) == _STDIO:
         raise _InputError("--model - is not supported: a model is a binary file; give a path.")
+    from . import persistence
+
     path = Path(path)
     if not path.is_file():
         raise _InputError(f"model file not found: {path}")
@@ -64,7 +84,7 @@ def _load_model(path):
         model = persistence.load(path)
     except Exception as exc:
         raise _InputError(f"cannot read a model from {path}: {exc}") from exc
-    if not isinstance(model, tuple(_ESTIMATORS.values())):
+    if not isinstance(model, tuple(_estimator_classes().values())):
         raise _InputError(f"{path} does not hold an sk-autoencoder model.")
     return model
 
@@ -85,6 +105,8 @@ def _format_of(path) -> str:
 def _csv_header(source) -> list[str]:
     """The names in the first line of a CSV, as written: pandas renames duplicates
     (``a``, ``a.1``) when it reads the table."""
+    import pandas as pd
+
     header = pd.read_csv(source, header=None, nrows=1, dtype=str, keep_default_na=False)
     return [] if header.empty else [str(name) for name in header.iloc[0]]
 
@@ -101,6 +123,8 @@ def _check_output_format(path) -> None:
 
 
 def _read_table(path) -> pd.DataFrame:
+    import pandas as pd
+
     fmt = _format_of(path)
     stdin = str(path) == _STDIO
     if not stdin and not Path(path).is_file():
@@ -217,6 +241,9 @@ def _names(columns) -> str:
 
 def _features(table: pd.DataFrame, id_column: str | None, model=None) -> pd.DataFrame:
     """The numeric feature columns, checked; in the model's column order if given."""
+    import numpy as np
+    import pandas as pd
+
     if id_column is not None:
         if id_column not in table.columns:
             raise _InputError(f"--id-column {id_column!r} is not a column of the table.")
@@ -340,6 +367,8 @@ def _reader(constraints) -> _ValueReader | str | None:
     """How the command line reads a parameter with these sklearn constraints:
     a :class:`_ValueReader`, ``"flag"`` for a boolean, or None when no form of the
     parameter can be typed (only Python objects: classes, callables)."""
+    from sklearn.utils._param_validation import Hidden, Interval, Options, StrOptions
+
     words, forms, boolean = {}, [], False
     none = False
     for constraint in constraints:
@@ -478,7 +507,7 @@ class _ParameterOption(NamedTuple):
 def _default_text(name: str, flag: bool = False) -> str:
     defaults = {
         key: _value_text(inspect.signature(cls).parameters[name].default, flag)
-        for key, cls in _ESTIMATORS.items()
+        for key, cls in _estimator_classes().items()
         if name in inspect.signature(cls).parameters
     }
     if len(set(defaults.values())) == 1:
@@ -489,19 +518,20 @@ def _default_text(name: str, flag: bool = False) -> str:
 def _parameter_options() -> list[_ParameterOption]:
     """One option per estimator parameter that a command line can express, in
     signature order (the transformer's, then those of the detector only)."""
+    estimators = _estimator_classes()
     takers: dict[str, list[str]] = {}
-    for key, cls in _ESTIMATORS.items():
+    for key, cls in estimators.items():
         for name in inspect.signature(cls).parameters:
             takers.setdefault(name, []).append(key)
     readers = {}
     for name, keys in takers.items():
-        constraints = _ESTIMATORS[keys[0]]._parameter_constraints.get(name)
+        constraints = estimators[keys[0]]._parameter_constraints.get(name)
         if name not in _NOT_ON_COMMAND_LINE and constraints is not None:
             reader = _reader(constraints)
             if reader is not None:
                 readers[name] = reader
     flags = {name: "--" + name.replace("_", "-") for name in readers}
-    docs = {key: _parameter_docs(cls) for key, cls in _ESTIMATORS.items()}
+    docs = {key: _parameter_docs(cls) for key, cls in estimators.items()}
     options = []
     for name, reader in readers.items():
         keys = takers[name]
@@ -543,6 +573,8 @@ def _show_progress(args) -> bool:
 def _fit_recording_interrupt(model, X) -> str | None:
     """``model.fit(X)``; the message of a :class:`TrainingInterruptedWarning` if training
     was cut short (other warnings are shown as usual)."""
+    from .exceptions import TrainingInterruptedWarning
+
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model.fit(X)
@@ -556,7 +588,7 @@ def _fit_recording_interrupt(model, X) -> str | None:
 
 
 def _cmd_fit(args) -> int:
-    model = _ESTIMATORS[args.estimator](**_estimator_params(args))
+    model = _estimator(args.estimator)(**_estimator_params(args))
     if args.model == _STDIO:
         raise _InputError("--model - is not supported: a model is a binary file; give a path.")
     _check_output(args.model, "--model", {"input table": args.input}, args.overwrite)
@@ -588,9 +620,11 @@ def _check_apply_paths(args) -> None:
 
 
 def _cmd_transform(args) -> int:
+    import pandas as pd
+
     _check_apply_paths(args)
     model = _load_model(args.model)
-    if not isinstance(model, AutoencoderTransformer):
+    if not isinstance(model, _estimator("transformer")):
         raise _InputError(
             "transform needs a model fitted with --estimator transformer; use score for a "
             "detector."
@@ -603,9 +637,12 @@ def _cmd_transform(args) -> int:
 
 
 def _cmd_score(args) -> int:
+    import numpy as np
+    import pandas as pd
+
     _check_apply_paths(args)
     model = _load_model(args.model)
-    if not isinstance(model, AutoencoderAnomalyDetector):
+    if not isinstance(model, _estimator("detector")):
         raise _InputError(
             "score needs a model fitted with --estimator detector; use transform for a "
             "transformer."
@@ -662,6 +699,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser : argparse.ArgumentParser
         The parser, with one sub-parser per command.
     """
+    return _build_parser(fit_options=True)
+
+
+def _build_parser(fit_options: bool) -> argparse.ArgumentParser:
+    """The parser; the estimator parameters' ``fit`` options (which import the
+    estimators, and so torch) only with ``fit_options``."""
     parser = argparse.ArgumentParser(
         prog=_PROG,
         description=(
@@ -730,7 +773,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fit.add_argument("--id-column", metavar="NAME", help=id_help)
     groups = {}
-    for option in _parameter_options():
+    for option in _parameter_options() if fit_options else []:
         shared = len(option.estimators) == len(_ESTIMATORS)
         title = (
             "estimator parameters"
@@ -850,11 +893,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         one line on stderr); 130 when interrupted (Ctrl-C), after saving what could be
         kept.
     """
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # The command is the first argument that is not an option; only fit needs the
+    # estimators' parameters (and so torch) to build its options.
+    command = next((arg for arg in argv if not arg.startswith("-")), None)
+    parser = _build_parser(fit_options=command == "fit")
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version and argparse's own usage errors
         return int(exc.code or 0)
+    from .exceptions import TrainingDivergedError  # scikit-learn: after --help
+
     error = f"{_PROG} {args.command}: error:"
     with warnings.catch_warnings():
         warnings.showwarning = _warning_printer(args.command)

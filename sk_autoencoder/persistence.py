@@ -64,7 +64,6 @@ import zipfile
 from collections.abc import Sequence
 from typing import IO
 
-import skops.io as sio
 from torch import nn
 
 from . import modules as _modules
@@ -176,6 +175,8 @@ def dump(estimator: _BaseAutoencoder, file: str | os.PathLike | IO[bytes]) -> No
             "dump saves sk-autoencoder estimators; use skops.io.dump for other objects, "
             f"got {type(estimator).__name__}."
         )
+    import skops.io as sio  # here, not at import: it loads pytest and dask.array
+
     sio.dump(estimator, file)
 
 
@@ -237,6 +238,8 @@ def load(
     >>> type(load(buffer)).__name__
     'AutoencoderAnomalyDetector'
     """
+    import skops.io as sio  # here, not at import: it loads pytest and dask.array
+
     trusted = list(trusted or [])
     trusted_types = [*TRUSTED_TYPES, *trusted]
     data = file.read() if hasattr(file, "read") else None

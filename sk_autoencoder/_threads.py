@@ -1,0 +1,110 @@
+"""How many threads PyTorch computes with while an estimator trains or infers.
+
+PyTorch's intra-op pool has one thread per core by default. The networks of tabular
+autoencoders are small: a training step of the 50-64-32-8 network on 256 rows is 17
+MFLOP, a fraction of a millisecond of arithmetic, and handing each of its few dozen
+operations to several threads costs more in wake-ups and barriers than it saves. On a
+machine where other processes run, it is worse: every operation waits for the thread
+that lost its core, and fits become tens of times slower. So every fit and every
+inference call runs under :func:`_thread_limit`:
+
+- on a device other than the CPU, nothing changes;
+- if the user chose a thread count (see :func:`_user_chose_threads`), it is kept;
+- otherwise torch gets one thread per ``_FLOPS_PER_THREAD`` of work per step (a
+  training batch's forward and backward pass, or an inference chunk's forward
+  pass), at least one and at most the caller's count;
+- the caller's count is restored afterwards.
+
+Threads only change the order of floating-point sums, but that shows in the last bits
+of the results; the count chosen depends only on the network, the batch size and the
+caller's setting, so the same ``random_state`` gives the same results run to run.
+With PyTorch's OpenMP backend (its builds for Linux, macOS and Windows), the count is
+a setting of the calling thread: fits running at once in several Python threads each
+set and restore their own. (As after any ``torch.set_num_threads``, a thread whose
+first torch call comes while another thread's fit runs starts from that fit's count.)
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import torch
+
+# Work per step that one more thread needs before it pays for itself: measured with
+# ``benchmarks/bench_training.py --threads``, where two threads win only on steps
+# of this size and more, on an idle machine; below it they lose or tie, and they
+# lose tenfold on a busy one.
+_FLOPS_PER_THREAD = 2e8
+
+# Environment variables that set the thread count of torch's pool at start-up.
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+_local = threading.local()
+
+
+def _user_chose_threads() -> bool:
+    """Whether the thread count of torch's pool was set by the user.
+
+    True when ``OMP_NUM_THREADS`` or ``MKL_NUM_THREADS`` is set (also the way joblib
+    limits the threads of its worker processes), or when the current count differs
+    from torch's default, which is the size torch also gives its inter-op pool:
+    ``torch.set_num_threads`` and ``threadpoolctl.threadpool_limits`` change the
+    former only. A count set to exactly torch's default cannot be told apart.
+    """
+    if any(os.environ.get(name, "").strip() for name in _THREAD_VARIABLES):
+        return True
+    return torch.get_num_threads() != torch.get_num_interop_threads()
+
+
+def _threads_for(flops_per_step: float, available: int) -> int:
+    """One thread per ``_FLOPS_PER_THREAD`` of work per step, 1 to ``available``."""
+    return max(1, min(available, int(flops_per_step // _FLOPS_PER_THREAD)))
+
+
+def _forward_flops_per_row(module: torch.nn.Module) -> float:
+    """About the floating-point operations of one row's forward pass through ``module``.
+
+    Two per weight and use: a dense layer uses each weight once per row, a
+    convolutional or recurrent layer once per pixel or time step, which is the row's
+    size over its channels (``input_shape`` and ``input_axes`` of the module).
+    """
+    n_weights = sum(p.numel() for p in module.parameters())
+    axes = getattr(module, "input_axes", None) or ()
+    shape = getattr(module, "input_shape", None)
+    positions = 1
+    if shape is not None and len(axes) == len(shape):
+        channels = [
+            size for axis, size in zip(axes, shape, strict=True) if axis.endswith("channels")
+        ]
+        positions = max(1, math.prod(shape) // max(1, math.prod(channels)))
+    return 2.0 * n_weights * positions
+
+
+@contextmanager
+def _thread_limit(flops_per_step: float, device) -> Iterator[None]:
+    """Run the body with the thread count the policy above gives to steps of
+    ``flops_per_step`` on ``device``, then restore the caller's.
+
+    Nested uses (inference inside a fit) decide from the outermost caller's
+    setting, not from the count an enclosing use set.
+    """
+    if torch.device(device).type != "cpu":
+        yield
+        return
+    outer = getattr(_local, "caller", None)
+    previous = torch.get_num_threads()
+    caller, chosen = outer if outer is not None else (previous, _user_chose_threads())
+    threads = caller if chosen else _threads_for(flops_per_step, caller)
+    _local.caller = (caller, chosen)
+    try:
+        if threads != previous:
+            torch.set_num_threads(threads)
+        yield
+    finally:
+        _local.caller = outer
+        if torch.get_num_threads() != previous:
+            torch.set_num_threads(previous)

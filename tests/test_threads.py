@@ -1,0 +1,179 @@
+"""The thread policy (``_threads``): which torch thread count fits and inference run
+with, that the user's choice wins, and that the caller's count comes back."""
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+from _shared import ESTIMATORS, SMALL
+from skorch.callbacks import Callback
+
+from sk_autoencoder import AutoencoderTransformer, _threads
+from sk_autoencoder.modules import (
+    ConvolutionalAutoencoder,
+    DenseAutoencoder,
+    RecurrentAutoencoder,
+)
+
+X = np.random.RandomState(0).normal(size=(300, 6))
+DEFAULT = 4  # the pretend default of torch's pool in these tests
+
+
+class _ThreadsSeen(Callback):
+    """Records torch's thread count at every epoch of training."""
+
+    def initialize(self):
+        self.seen_ = []
+        return self
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.seen_.append(torch.get_num_threads())
+
+
+@pytest.fixture
+def default_threads(monkeypatch):
+    """torch at a pretend default of 4 threads that nobody chose: no thread variable
+    in the environment and as many threads as torch gives its inter-op pool."""
+    for name in _threads._THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(torch, "get_num_interop_threads", lambda: DEFAULT)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(DEFAULT)
+    yield
+    torch.set_num_threads(previous)
+
+
+def test_threads_for_gives_one_thread_per_share_of_work():
+    share = _threads._FLOPS_PER_THREAD
+    assert _threads._threads_for(0.0, DEFAULT) == 1
+    assert _threads._threads_for(0.99 * share, DEFAULT) == 1
+    assert _threads._threads_for(2.5 * share, DEFAULT) == 2
+    assert _threads._threads_for(100 * share, DEFAULT) == DEFAULT
+    assert _threads._threads_for(100 * share, 1) == 1
+
+
+def test_forward_flops_count_each_weight_once_per_position():
+    dense = DenseAutoencoder(n_features=10, n_components=2, hidden_layer_sizes=(4,))
+    n_weights = sum(p.numel() for p in dense.parameters())
+    assert n_weights == (10 * 4 + 4) + (4 * 2 + 2) + (2 * 4 + 4) + (4 * 10 + 10)
+    assert _threads._forward_flops_per_row(dense) == 2 * n_weights
+    # A convolution slides over the 8 x 8 pixels, a recurrent layer over 10 steps.
+    conv = ConvolutionalAutoencoder(n_features=64, n_components=2, input_shape=(1, 8, 8))
+    conv_weights = sum(p.numel() for p in conv.parameters())
+    assert _threads._forward_flops_per_row(conv) == 2 * conv_weights * 64
+    rnn = RecurrentAutoencoder(n_features=20, n_components=2, input_shape=(10, 2))
+    rnn_weights = sum(p.numel() for p in rnn.parameters())
+    assert _threads._forward_flops_per_row(rnn) == 2 * rnn_weights * 10
+
+
+def test_user_choice_detected(default_threads, monkeypatch):
+    assert not _threads._user_chose_threads()
+    torch.set_num_threads(3)  # torch.set_num_threads, or threadpoolctl's limits
+    assert _threads._user_chose_threads()
+    torch.set_num_threads(DEFAULT)
+    monkeypatch.setenv("OMP_NUM_THREADS", str(DEFAULT))
+    assert _threads._user_chose_threads()
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_small_network_trains_on_one_thread_and_restores(Estimator, default_threads):
+    seen = _ThreadsSeen()
+    model = Estimator(**SMALL, callbacks=[seen]).fit(X)
+    assert seen.seen_ == [1] * model.n_iter_
+    assert torch.get_num_threads() == DEFAULT
+
+
+def test_large_steps_use_the_callers_threads(default_threads, monkeypatch):
+    monkeypatch.setattr(_threads, "_FLOPS_PER_THREAD", 1.0)
+    seen = _ThreadsSeen()
+    AutoencoderTransformer(**SMALL, callbacks=[seen]).fit(X)
+    assert seen.seen_ == [DEFAULT] * 3
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_set_count_is_kept(threads, default_threads):
+    torch.set_num_threads(threads)
+    seen = _ThreadsSeen()
+    AutoencoderTransformer(**SMALL, callbacks=[seen]).fit(X)
+    assert seen.seen_ == [threads] * 3
+    assert torch.get_num_threads() == threads
+
+
+def test_environment_variable_is_kept(default_threads, monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", str(DEFAULT))
+    seen = _ThreadsSeen()
+    AutoencoderTransformer(**SMALL, callbacks=[seen]).fit(X)
+    assert seen.seen_ == [DEFAULT] * 3
+
+
+def test_inference_runs_under_the_policy_and_restores(default_threads, monkeypatch):
+    model = AutoencoderTransformer(**SMALL).fit(X)
+    module = model.net_.module_
+    seen = []
+    encode = module.encode
+
+    def recording_encode(batch):
+        seen.append(torch.get_num_threads())
+        return encode(batch)
+
+    monkeypatch.setattr(module, "encode", recording_encode)
+    model.transform(X)
+    assert seen == [1]
+    monkeypatch.setattr(_threads, "_FLOPS_PER_THREAD", 1.0)
+    model.transform(X)
+    assert seen == [1, DEFAULT]
+    assert torch.get_num_threads() == DEFAULT
+
+
+def test_count_restored_when_training_fails(default_threads):
+    class Fail(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        AutoencoderTransformer(**SMALL, callbacks=[Fail()]).fit(X)
+    assert torch.get_num_threads() == DEFAULT
+
+
+def test_nested_use_decides_from_the_outer_caller(default_threads):
+    share = _threads._FLOPS_PER_THREAD
+    with _threads._thread_limit(0.0, "cpu"):
+        assert torch.get_num_threads() == 1
+        # Not mistaken for the user's choice of one thread.
+        with _threads._thread_limit(100 * share, "cpu"):
+            assert torch.get_num_threads() == DEFAULT
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == DEFAULT
+
+
+def test_other_devices_are_left_alone(default_threads):
+    with _threads._thread_limit(0.0, "cuda"):
+        assert torch.get_num_threads() == DEFAULT
+
+
+def test_concurrent_fits_in_threads_each_restore_their_own_count(default_threads):
+    # With PyTorch's OpenMP backend the count belongs to each Python thread: fits
+    # running at once each lower and restore their own. (That their results match
+    # sequential fits is the seeding's business, not the thread count's.)
+    seen = [_ThreadsSeen(), _ThreadsSeen()]
+    after = [None, None]
+    barrier = threading.Barrier(2)
+
+    def fit(i):
+        # A thread takes its count at its first torch call, from the last count set
+        # in any thread: start each at the default before the other fit lowers it.
+        torch.set_num_threads(DEFAULT)
+        assert torch.get_num_threads() == DEFAULT
+        barrier.wait()
+        AutoencoderTransformer(**SMALL, callbacks=[seen[i]]).fit(X)
+        after[i] = torch.get_num_threads()
+
+    workers = [threading.Thread(target=fit, args=(i,)) for i in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert [s.seen_ for s in seen] == [[1] * 3, [1] * 3]
+    assert after == [DEFAULT, DEFAULT]
+    assert torch.get_num_threads() == DEFAULT
