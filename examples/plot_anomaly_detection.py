@@ -38,8 +38,9 @@ print(f"{len(X)} rows, {is_anomaly.sum()} anomalies, {X.shape[1]} features")
 # %%
 # Fit without labels, score every row
 # -----------------------------------
-# ``score_samples`` is the negative reconstruction error (higher is more normal), so
-# ``-score_samples`` ranks the anomalies first.
+# ``score_samples`` is the negative error (higher is more normal): the reconstruction
+# error plus the neighbour term (the gap to the 10th nearest well-reconstructed training
+# row), so ``-score_samples`` ranks the anomalies first.
 detector = AutoencoderAnomalyDetector(random_state=0).fit(X)
 scores = -detector.score_samples(X)
 forest = IsolationForest(random_state=0).fit(X)
@@ -50,8 +51,9 @@ print(f"rows flagged by the 'auto' threshold: {(detector.predict(X) == -1).sum()
 # %%
 # Why is a row abnormal?
 # ----------------------
-# ``score_features`` returns each row's reconstruction error per column (a DataFrame
-# with the table's column names); its mean over the columns is the row's score. The
+# ``score_features`` returns each row's error per column, reconstruction plus neighbour
+# term (a DataFrame with the table's column names); its mean over the columns is the
+# row's score. The
 # three columns with the largest errors explain each of the top-ranked rows.
 per_feature = detector.score_features(X)
 top = np.argsort(scores)[::-1][:8]
@@ -71,7 +73,7 @@ with pd.option_context("display.max_colwidth", 80, "display.width", 140, "displa
 # %%
 # Scores and the threshold
 # ------------------------
-# The training rows' reconstruction errors (``scores`` above, ``-score_samples``)
+# The training rows' errors (``scores`` above, ``-score_samples``)
 # against the cut chosen by ``contamination="auto"``: Tukey's fence on the training
 # errors, which is ``-offset_`` in this unit.
 fig, ax = plt.subplots(figsize=(7, 4))

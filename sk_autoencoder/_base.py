@@ -738,8 +738,17 @@ class _BaseAutoencoder(BaseEstimator):
         """
         if self._is_variational():
             return self._variational_terms(X)[0]
-        errors, divide = self._weighted_errors(self._error_scale())
-        return self._map_errors(X, errors, self.n_features_in_, finish=divide)
+        errors, finish = self._scored_errors()
+        return self._map_errors(X, errors, self.n_features_in_, finish=finish)
+
+    def _scored_errors(self):
+        """``(make_errors, finish)`` of the per-entry errors whose row mean is the
+        score: ``make_errors(module)`` the batch function, ``finish`` the CPU map of
+        its result to the ``n_features`` errors (None: the result itself).
+
+        Here the per-entry loss divided by :meth:`_error_scale`; the detector adds
+        its neighbour term."""
+        return self._weighted_errors(self._error_scale())
 
     def _error_scale(self) -> np.ndarray | None:
         """Per-feature divisor of the reconstruction errors (None: no division).
@@ -808,7 +817,7 @@ class _BaseAutoencoder(BaseEstimator):
             return -np.where(observed, errors, 0.0).sum(axis=1) - kl - constant
         # Row means per batch: never an (n_samples, n_features) array of errors. Over
         # a row's observed entries only.
-        errors, divide = self._weighted_errors(self._error_scale())
+        errors, divide = self._scored_errors()
 
         def mean_errors(loss):
             loss = loss.astype(np.float64) if divide is None else divide(loss)

@@ -266,6 +266,24 @@ class _KeepBetterStart(Callback):
 
 
 # ------------------------------------------------------------- robust training
+def _kept_rows(
+    errors: torch.Tensor, trim_fraction: float, weights: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Sorted indices of the rows a trimmed loss keeps: all but the
+    ``int(trim_fraction * n)`` rows of largest error, or with ``weights`` all but the
+    largest-error rows holding at most ``trim_fraction`` of the total weight (at
+    least one row either way)."""
+    if weights is None:
+        n = len(errors)
+        kept = torch.topk(errors, max(1, n - int(trim_fraction * n)), largest=False).indices
+    else:
+        order = torch.argsort(errors, descending=True, stable=True)
+        trimmed_weight = torch.cumsum(weights.to(errors.device)[order], dim=0)
+        n_trimmed = int((trimmed_weight <= trim_fraction * trimmed_weight[-1]).sum())
+        kept = order[min(n_trimmed, len(order) - 1) :]
+    return torch.sort(kept)[0]
+
+
 class _TrimmedTraining(Callback):
     """Robust training on contaminated data: a trimmed reconstruction loss.
 
@@ -306,17 +324,8 @@ class _TrimmedTraining(Callback):
                 ]
             )
         module.train(was_training)
-        weights = dataset_train.weights
-        if weights is None:
-            n = len(errors)
-            kept = torch.topk(errors, max(1, n - int(self.trim_fraction * n)), largest=False)
-            kept = kept.indices
-        else:
-            order = torch.argsort(errors, descending=True, stable=True)
-            trimmed_weight = torch.cumsum(weights.to(errors.device)[order], dim=0)
-            n_trimmed = int((trimmed_weight <= self.trim_fraction * trimmed_weight[-1]).sum())
-            kept = order[min(n_trimmed, len(order) - 1) :]
-        dataset_train.rows = torch.sort(kept)[0].to(dataset_train.device)
+        kept = _kept_rows(errors, self.trim_fraction, dataset_train.weights)
+        dataset_train.rows = kept.to(dataset_train.device)
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         # The dataset may be reused (partial_fit); start from all rows again.

@@ -206,16 +206,122 @@ def test_partial_fit_trains_on_the_whole_chunk():
     assert counter.seen == [1500, 1200]
 
 
-def test_feature_error_scale_is_the_median_training_error(planted):
+def _scaled(detector, X):
+    """Rows in the detector's scaled space, as the network sees them."""
+    return detector.scaler_.transform(X)
+
+
+def _reconstruction_errors(detector, X):
+    """Per-entry squared reconstruction errors in the scaled space, by hand."""
+    return (_scaled(detector, X) - _scaled(detector, detector._reconstruct(X))) ** 2
+
+
+def test_feature_error_scale_makes_the_typical_training_row_one(planted):
     X, _ = planted
-    # Trained on every row, so the median is taken over all of them.
-    detector = AutoencoderAnomalyDetector(max_samples=1.0, **FAST_5_EPOCHS).fit(X)
-    raw = detector.score_features(X) * detector.feature_error_scale_
-    # Columns the network reproduces exactly (digits' constant pixels) sit at the floor.
-    expected = np.maximum(np.median(raw, axis=0), 1e-6)
-    np.testing.assert_allclose(detector.feature_error_scale_, expected, rtol=1e-5)
-    medians = np.median(detector.score_features(X), axis=0)
-    np.testing.assert_allclose(medians[expected > 1e-6], 1.0, rtol=1e-4)
+    # Trained on every row, so the medians are taken over all of them.
+    detector = AutoencoderAnomalyDetector(max_samples=1.0, n_neighbors=None, **FAST_5_EPOCHS).fit(
+        X
+    )
+    raw = _reconstruction_errors(detector, X)
+    # Each feature's median training error (columns the network reproduces exactly,
+    # digits' constant pixels, sit at the floor), times the median row's mean error
+    # so divided.
+    per_feature = np.maximum(np.median(raw, axis=0), 1e-6)
+    expected = per_feature * np.median((raw / per_feature).mean(axis=1))
+    np.testing.assert_allclose(detector.feature_error_scale_, expected, rtol=1e-4, atol=1e-9)
+    np.testing.assert_allclose(
+        detector.score_features(X), raw / detector.feature_error_scale_, rtol=1e-4, atol=1e-6
+    )
+    assert np.median(detector.score_samples(X)) == pytest.approx(-1.0, rel=1e-5)
+    assert detector.neighbor_rows_ is None and detector.neighbor_distance_scale_ is None
+
+
+def test_neighbor_term_is_the_gap_to_the_kth_nearest_reference_row(planted):
+    X, _ = planted
+    detector = AutoencoderAnomalyDetector(max_samples=1.0, n_neighbors=4, **FAST_5_EPOCHS).fit(X)
+    Xs = _scaled(detector, X)
+    reference = detector.neighbor_rows_.astype(np.float64)
+    # Brute force: every distance, sorted; the 4th nearest reference row.
+    distances = ((Xs[:, None, :] - reference[None, :, :]) ** 2).sum(axis=2)
+    kth = reference[np.argsort(distances, axis=1, kind="stable")[:, 3]]
+    gaps = (Xs - kth) ** 2
+    reconstruction = _reconstruction_errors(detector, X) / detector.feature_error_scale_
+    expected = reconstruction + gaps / detector.neighbor_distance_scale_
+    np.testing.assert_allclose(detector.score_features(X), expected, rtol=1e-3, atol=1e-5)
+    np.testing.assert_allclose(
+        -detector.score_features(X).mean(axis=1), detector.score_samples(X), rtol=1e-5
+    )
+    # The scale is the median training row's mean gap: that term is 1 for it.
+    assert np.median(gaps.mean(axis=1)) == pytest.approx(
+        detector.neighbor_distance_scale_, rel=1e-3
+    )
+
+
+def test_reference_rows_are_the_best_reconstructed_training_rows(planted):
+    X, _ = planted
+    detector = AutoencoderAnomalyDetector(
+        max_samples=1.0, trim_fraction=0.25, **FAST_5_EPOCHS
+    ).fit(X)
+    n_kept = len(X) - int(0.25 * len(X))
+    assert detector.neighbor_rows_.shape == (n_kept, X.shape[1])
+    assert detector.neighbor_rows_.dtype == np.float32
+    # They are training rows, in the scaled space, in their original order...
+    Xs = _scaled(detector, X).astype(np.float32)
+    matches = (np.abs(Xs[:, None, :] - detector.neighbor_rows_[None]) < 1e-5).all(axis=2)
+    rows = np.flatnonzero(matches.any(axis=1))
+    assert len(rows) == n_kept and (np.diff(matches[rows].argmax(axis=1)) > 0).all()
+    # ...and none of the left-out rows is reconstructed better than a kept one.
+    term = (_reconstruction_errors(detector, X) / detector.feature_error_scale_).mean(axis=1)
+    left_out = np.setdiff1d(np.arange(len(X)), rows)
+    assert term[left_out].min() >= term[rows].max() - 1e-6
+
+
+def test_reference_is_capped_at_256_training_rows():
+    X = np.random.RandomState(0).normal(size=(1500, 4))
+    detector = AutoencoderAnomalyDetector(**dict(FAST, max_epochs=2)).fit(X)
+    # 1,000 training rows, 800 kept by the 20% trim, 256 of them drawn.
+    assert detector.neighbor_rows_.shape == (256, 4)
+    again = AutoencoderAnomalyDetector(**dict(FAST, max_epochs=2)).fit(X)
+    assert np.array_equal(detector.neighbor_rows_, again.neighbor_rows_)
+
+
+def test_neighbor_term_finds_anomalies_the_reconstruction_misses():
+    # Inliers: two tight clusters on a line through 6-d space; anomalies: rows on the
+    # same line between the clusters. A network with a 1-wide code reconstructs the
+    # whole line, so the anomalies' reconstruction error is small; they are far from
+    # every inlier, which the neighbour term measures.
+    rng = np.random.RandomState(0)
+    direction = rng.normal(size=6)
+    clusters = rng.choice([-3.0, 3.0], size=600) + 0.2 * rng.normal(size=600)
+    t = np.r_[clusters, rng.uniform(-1, 1, 12)]
+    X = t[:, None] * direction + 0.05 * rng.normal(size=(612, 6))
+    is_outlier = np.r_[np.zeros(600), np.ones(12)]
+    params = dict(n_components=1, hidden_layer_sizes=(16,), max_epochs=30, random_state=0)
+    auc = {}
+    for n_neighbors in [None, 10]:
+        detector = AutoencoderAnomalyDetector(n_neighbors=n_neighbors, **params).fit(X)
+        auc[n_neighbors] = roc_auc_score(is_outlier, -detector.score_samples(X))
+    # Seeds 0-2 (data and model): reconstruction alone 0.78, 0.49, 0.14; with the
+    # neighbour term 1.00, 1.00, 1.00.
+    assert auc[10] > 0.99 and auc[10] > auc[None] + 0.1, auc
+
+
+def test_n_neighbors_beyond_the_reference_uses_its_farthest_row():
+    X = np.random.RandomState(0).normal(size=(60, 3))
+    params = dict(FAST, max_epochs=2, trim_fraction=0.0)
+    capped = AutoencoderAnomalyDetector(n_neighbors=500, **params).fit(X)
+    exact = AutoencoderAnomalyDetector(n_neighbors=60, **params).fit(X)
+    np.testing.assert_allclose(capped.score_samples(X), exact.score_samples(X))
+
+
+def test_partial_fit_takes_the_reference_from_its_chunk():
+    rng = np.random.RandomState(0)
+    first, second = rng.normal(size=(300, 4)), rng.normal(size=(200, 4)) + 1
+    detector = AutoencoderAnomalyDetector(**FAST_5_EPOCHS).partial_fit(first)
+    detector.partial_fit(second)
+    assert len(detector.neighbor_rows_) == 200 - int(0.2 * 200)
+    Xs = _scaled(detector, second).astype(np.float32)
+    assert all(np.abs(Xs - row).max(axis=1).min() < 1e-5 for row in detector.neighbor_rows_)
 
 
 def test_error_scaling_keeps_a_noisy_feature_from_drowning_the_others():
@@ -229,7 +335,7 @@ def test_error_scaling_keeps_a_noisy_feature_from_drowning_the_others():
     X = np.hstack([X, rng.normal(size=(2000, 1))])
     is_outlier = np.r_[np.zeros(1960), np.ones(40)]
     detector = AutoencoderAnomalyDetector(
-        n_components=1, hidden_layer_sizes=(16,), max_epochs=30, random_state=0
+        n_components=1, hidden_layer_sizes=(16,), max_epochs=30, n_neighbors=None, random_state=0
     ).fit(X)
     # The noise column's typical error is several times the others'.
     assert detector.feature_error_scale_[4] > 4 * detector.feature_error_scale_[:4].max()
@@ -252,9 +358,38 @@ def test_error_scaling_keeps_a_noisy_feature_from_drowning_the_others():
         ({"contamination": "high"}, "'contamination' parameter"),
         ({"trim_fraction": 1.0}, "'trim_fraction' parameter"),
         ({"trim_warmup_epochs": -1}, "'trim_warmup_epochs' parameter"),
+        ({"n_neighbors": 0}, "'n_neighbors' parameter"),
+        ({"n_neighbors": 2.5}, "'n_neighbors' parameter"),
     ],
 )
 def test_invalid_parameters(planted, params, match):
     X, _ = planted
     with pytest.raises(ValueError, match=match):
         AutoencoderAnomalyDetector(**{**FAST_5_EPOCHS, **params}).fit(X)
+
+
+def test_neighbor_term_leaves_missing_entries_out(planted):
+    X, _ = planted
+    detector = AutoencoderAnomalyDetector(max_samples=1.0, n_neighbors=3, **FAST_5_EPOCHS).fit(X)
+    holes = np.array(X[:20], dtype=float)
+    holes[np.arange(20), np.arange(20) % X.shape[1]] = np.nan
+    features = detector.score_features(holes)
+    assert np.array_equal(np.isnan(features), np.isnan(holes))
+    np.testing.assert_allclose(
+        detector.score_samples(holes), -np.nanmean(features, axis=1), rtol=1e-6
+    )
+    # The neighbour part by brute force over each row's observed entries.
+    Xs = _scaled(detector, holes)
+    observed = ~np.isnan(Xs)
+    filled = np.where(observed, Xs, 0.0)
+    reference = detector.neighbor_rows_.astype(np.float64)
+    distances = (((filled[:, None, :] - reference[None]) ** 2) * observed[:, None, :]).sum(axis=2)
+    kth = reference[np.argsort(distances, axis=1, kind="stable")[:, 2]]
+    gaps = np.where(observed, (filled - kth) ** 2, np.nan) / detector.neighbor_distance_scale_
+    reconstruction = features - gaps
+    # What is left is the reconstruction term: finite where observed, as scored alone.
+    alone = AutoencoderAnomalyDetector._weighted_errors(detector, detector.feature_error_scale_)
+    expected = detector._map_errors(
+        detector._check_X(holes), alone[0], X.shape[1], finish=alone[1]
+    )
+    np.testing.assert_allclose(reconstruction, expected, rtol=1e-3, atol=1e-5)
