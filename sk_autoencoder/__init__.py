@@ -17,6 +17,7 @@ _LAZY = {
     "AnomalyScoreDisplay": ".plotting",
     "AutoencoderAnomalyDetector": "._detector",
     "AutoencoderTransformer": "._transformer",
+    "GlobalScaler": "._scaling",
     "LatentSpaceDisplay": ".plotting",
     "LossCurveDisplay": ".plotting",
     "ReconstructionDisplay": ".plotting",
@@ -28,6 +29,7 @@ __all__ = [
     "AnomalyScoreDisplay",
     "AutoencoderAnomalyDetector",
     "AutoencoderTransformer",
+    "GlobalScaler",
     "LatentSpaceDisplay",
     "LossCurveDisplay",
     "ReconstructionDisplay",
@@ -38,6 +40,7 @@ __all__ = [
 
 if TYPE_CHECKING:  # static analysers and IDEs see ordinary imports
     from ._detector import AutoencoderAnomalyDetector
+    from ._scaling import GlobalScaler
     from ._transformer import AutoencoderTransformer
     from ._windows import make_windows
     from .exceptions import TrainingDivergedError

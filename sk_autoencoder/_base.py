@@ -27,10 +27,13 @@ from skorch.callbacks import Callback, EarlyStopping, PrintLog
 
 from . import _data, _devices, _scaling, _seeding, _state, _threads, _weights
 from ._callbacks import (
+    _LEARNING_RATE_SCHEDULES,
     _check_finite_weights,
     _DivergenceCheck,
     _EpochProgressBar,
     _InterruptGuard,
+    _KeepBetterStart,
+    _LearningRateSchedule,
     _noop,
     _print_epoch_row,
 )
@@ -97,6 +100,13 @@ def _overflowed_rows(result: torch.Tensor, batch: torch.Tensor, errors: bool) ->
     return ~finite.all(dim=1)
 
 
+def _module_rows(dataset):
+    """The training rows as the network sees them (missing entries as
+    :func:`~sk_autoencoder._data._network_input` feeds them), chunk by chunk."""
+    for chunk in dataset.chunks():
+        yield _data._network_input(chunk)[0]
+
+
 class _BaseAutoencoder(BaseEstimator):
     """Shared machinery of the autoencoder estimators.
 
@@ -111,6 +121,7 @@ class _BaseAutoencoder(BaseEstimator):
         "hidden_layer_sizes": ["array-like"],
         "activation": [StrOptions(set(_ACTIVATIONS))],
         "dropout": [_Number(Real, 0, 1, closed="left")],
+        "init": [StrOptions({"pca", "random"})],
         "loss": [StrOptions(set(_LOSSES))],
         "preprocessing": [StrOptions(set(_scaling._PREPROCESSING)), None],
         "optimizer": [
@@ -118,6 +129,7 @@ class _BaseAutoencoder(BaseEstimator):
             _SubclassOf(torch.optim.Optimizer, "a subclass of torch.optim.Optimizer"),
         ],
         "learning_rate": [_Number(Real, 0, None, closed="neither")],
+        "learning_rate_schedule": [StrOptions(set(_LEARNING_RATE_SCHEDULES))],
         "weight_decay": [_Number(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), _Number(Integral, 1, None, closed="left")],
         "max_epochs": [_Number(Integral, 1, None, closed="left")],
@@ -218,6 +230,8 @@ class _BaseAutoencoder(BaseEstimator):
             kwargs["input_shape"] = input_shape
         if self.architecture == "variational":
             kwargs["beta"] = self.beta
+        if self.architecture == "dense":
+            kwargs["linear_path"] = self._starts_from_pca()
         return module_cls, kwargs
 
     def _warn_long_sequence(self, n_features: int) -> None:
@@ -497,6 +511,7 @@ class _BaseAutoencoder(BaseEstimator):
             # under the lock, the caller's random state left as it was.
             with _seeding._global_rng(seed, net.device):
                 net.initialize()
+        self._prepare_module(net.module_, dataset, fresh=not partial)
         # Dropout and variational draws of the built-in networks: the fit's own stream.
         generator = torch.Generator(device=net.device).manual_seed(seed + 2)
         # A custom module may draw from the global generator: seed it and hold the lock.
@@ -506,7 +521,25 @@ class _BaseAutoencoder(BaseEstimator):
             net.partial_fit(dataset, None)
         net.module_.eval()
         _check_finite_weights(net.module_)
+        observe_codes = getattr(net.module_, "observe_code_range", None)
+        if observe_codes is not None:
+            for i, rows in enumerate(_module_rows(dataset)):
+                observe_codes(rows, reset=not partial and i == 0)
         self._record_training(net, n_kept)
+
+    def _prepare_module(self, module: torch.nn.Module, dataset, fresh: bool) -> None:
+        """Show the module the scaled rows it is about to train on: the built-in
+        networks record their range (a fresh network exactly theirs, a continued one
+        widens it), and ``init="pca"`` starts a fresh network's linear path at PCA's
+        solution."""
+        observe = getattr(module, "observe_input_range", None)
+        if observe is not None:
+            for i, rows in enumerate(_module_rows(dataset)):
+                observe(rows, reset=fresh and i == 0)
+        if fresh and self.init == "pca" and getattr(module, "linear_path", True):
+            init_linear_path = getattr(module, "init_linear_path", None)
+            if init_linear_path is not None:
+                init_linear_path(_module_rows(dataset))
 
     def _record_training(self, net: AutoencoderNet, n_kept: int = 0) -> None:
         """Set ``net_`` and the fitted attributes read from its history.
@@ -538,18 +571,24 @@ class _BaseAutoencoder(BaseEstimator):
             # (EarlyStopping stops it by raising KeyboardInterrupt).
             ("interrupt_guard", _InterruptGuard(monitor)),
             ("divergence_check", _DivergenceCheck(self.learning_rate, self.loss)),
-            (
-                "early_stopping",
-                EarlyStopping(
-                    monitor=monitor,
-                    patience=self.n_iter_no_change,
-                    threshold=self.tol,
-                    threshold_mode="abs",
-                    load_best=self.early_stopping,
-                    sink=_noop if quiet else print,
-                ),
-            ),
+            *self._schedule_callbacks(monitor),
         ]
+        # A cosine schedule sets the budget itself: stopping when the training loss
+        # stalls would end training at a high learning rate, before the annealing
+        # that makes the last epochs converge. Validation-based stopping still acts.
+        if self.early_stopping or self.learning_rate_schedule != "cosine":
+            stopping = EarlyStopping(
+                monitor=monitor,
+                patience=self.n_iter_no_change,
+                threshold=self.tol,
+                threshold_mode="abs",
+                load_best=self.early_stopping,
+                sink=_noop if quiet else print,
+            )
+            callbacks.append(("early_stopping", stopping))
+        if self._starts_from_pca() and not self.noise:
+            # After early stopping's restore; only where the objective is the error.
+            callbacks.append(("keep_better_start", _KeepBetterStart(self.loss)))
         if self.verbose == 1:
             callbacks.append(("progress_bar", _EpochProgressBar()))
         elif self.verbose == 2:
@@ -570,6 +609,30 @@ class _BaseAutoencoder(BaseEstimator):
                     f"tuples, got {cb!r}."
                 )
         return callbacks
+
+    def _starts_from_pca(self) -> bool:
+        """Whether a new network's linear path starts at PCA's solution."""
+        # Not under a penalty on the code: the linear path's PCA scores are dense and
+        # its Jacobian fixed, which the sparsity and contractive penalties cannot shrink.
+        return (
+            self.init == "pca"
+            and self.architecture == "dense"
+            and self.module is None
+            and not (self.sparsity or self.contractive)
+        )
+
+    def _schedule_callbacks(self, monitor: str) -> list:
+        """The learning-rate schedule's callback, if the rate is not constant."""
+        if self.learning_rate_schedule == "constant":
+            return []
+        schedule = _LearningRateSchedule(
+            self.learning_rate_schedule,
+            self.learning_rate,
+            monitor,
+            patience=max(1, self.n_iter_no_change // 2),
+            tol=self.tol,
+        )
+        return [("learning_rate_schedule", schedule)]
 
     # -------------------------------------------------------------- inference
     @property

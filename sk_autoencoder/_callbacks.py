@@ -4,7 +4,9 @@
 - :class:`_DivergenceCheck` and :func:`_check_finite_weights`: a loss that grows by
   orders of magnitude or stops being finite, or a weight that stops being finite,
   raises :class:`~sk_autoencoder.TrainingDivergedError`.
+- :class:`_KeepBetterStart`: a PCA-initialised network ends no worse than it began.
 - :class:`_TrimmedTraining`: robust training on contaminated data (the detector).
+- :class:`_LearningRateSchedule`: ``learning_rate_schedule``.
 - :class:`_EpochProgressBar`: ``verbose=1``; :func:`_print_epoch_row`: ``verbose=2``.
 
 A new training behaviour (clipping, a schedule) is a callback here, added to the list
@@ -214,6 +216,55 @@ def _check_finite_weights(module: torch.nn.Module) -> None:
             )
 
 
+# ------------------------------------------------------------- keep the start
+def _mean_loss(module: torch.nn.Module, dataset, loss: str) -> float:
+    """Mean reconstruction loss of ``module`` over the observed entries of a training
+    dataset's rows, in eval mode (the network sees missing entries as the training
+    batches show them)."""
+    was_training = module.training
+    module.eval()
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for chunk in dataset.chunks():
+            rows, observed = _network_input(chunk)
+            errors = _elementwise_loss(module(rows)[0], rows, loss)
+            if observed is not None:
+                errors = errors[observed]
+            total += float(errors.double().sum())
+            count += errors.numel()
+    module.train(was_training)
+    return total / max(count, 1)
+
+
+class _KeepBetterStart(Callback):
+    """Keep a fresh network's initial weights if training ends worse on the rows.
+
+    A network that starts from PCA's solution (``init="pca"``) starts from a known
+    good reconstruction; on tables that PCA already reconstructs almost exactly,
+    the optimiser's steps can only add error. At the end of a fresh fit, the
+    reconstruction loss on all training rows is compared with the initial one,
+    and the initial weights come back if they were better. Continued training
+    (``warm_start``, ``partial_fit``) is left alone.
+    """
+
+    def __init__(self, loss: str) -> None:
+        self.loss = loss
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        self.start_state_ = None
+        if len(net.history) or not isinstance(X, torch.utils.data.Dataset):
+            return
+        self.start_loss_ = _mean_loss(net.module_, X, self.loss)
+        self.start_state_ = {k: v.detach().clone() for k, v in net.module_.state_dict().items()}
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        state, self.start_state_ = self.start_state_, None
+        if state is None or not len(net.history):
+            return
+        if _mean_loss(net.module_, X, self.loss) > self.start_loss_:
+            net.module_.load_state_dict(state)
+
+
 # ------------------------------------------------------------- robust training
 def _kept_rows(
     errors: torch.Tensor, trim_fraction: float, weights: torch.Tensor | None = None
@@ -280,6 +331,76 @@ class _TrimmedTraining(Callback):
         # The dataset may be reused (partial_fit); start from all rows again.
         if isinstance(X, torch.utils.data.Dataset) and hasattr(X, "rows"):
             X.rows = None
+
+
+# ----------------------------------------------------------- learning rate
+#: The ``learning_rate_schedule`` choices and what each does, for the docstrings.
+_LEARNING_RATE_SCHEDULES: dict[str, str] = {
+    "constant": "``learning_rate`` throughout",
+    "cosine": (
+        "cosine annealing over the epochs of each call (``max_epochs`` for ``fit``, "
+        "``partial_fit_epochs`` for ``partial_fit``): epoch ``e`` of ``E`` trains at "
+        "``learning_rate * (1 + cos(pi * e / E)) / 2``, from ``learning_rate`` down "
+        "to nearly zero"
+    ),
+    "plateau": (
+        "``learning_rate``, divided by 5 whenever the monitored loss (the validation "
+        "loss with ``early_stopping=True``, else the training loss) has not improved "
+        "by ``tol`` for ``max(1, n_iter_no_change // 2)`` epochs"
+    ),
+}
+
+# Divisor of the learning rate at each plateau.
+_PLATEAU_FACTOR = 5.0
+
+
+class _LearningRateSchedule(Callback):
+    """Set the optimiser's learning rate at the start of every epoch.
+
+    ``schedule`` is a key of :data:`_LEARNING_RATE_SCHEDULES` other than
+    ``"constant"``. Every training call (``fit``, each ``partial_fit``) starts again
+    from ``learning_rate``. The rate of each epoch is recorded in the history as
+    ``"lr"``.
+    """
+
+    def __init__(
+        self, schedule: str, learning_rate: float, monitor: str, patience: int, tol: float
+    ) -> None:
+        self.schedule = schedule
+        self.learning_rate = learning_rate
+        self.monitor = monitor
+        self.patience = patience
+        self.tol = tol
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        self.first_epoch_ = len(net.history)
+        self.n_epochs_ = net.max_epochs
+        self.lr_ = self.learning_rate
+        self.best_ = math.inf
+        self.wait_ = 0
+
+    def on_epoch_begin(self, net, **kwargs):
+        if self.schedule == "cosine":
+            # net.history already holds a row for the epoch that is starting.
+            epoch = len(net.history) - 1 - self.first_epoch_
+            self.lr_ = self.learning_rate * 0.5 * (1 + math.cos(math.pi * epoch / self.n_epochs_))
+        for group in net.optimizer_.param_groups:
+            group["lr"] = self.lr_
+        net.history.record("lr", self.lr_)
+
+    def on_epoch_end(self, net, **kwargs):
+        if self.schedule != "plateau":
+            return
+        loss = net.history[-1].get(self.monitor)
+        if loss is None:
+            return
+        if loss < self.best_ - self.tol:
+            self.best_, self.wait_ = loss, 0
+            return
+        self.wait_ += 1
+        if self.wait_ >= self.patience:
+            self.lr_ /= _PLATEAU_FACTOR
+            self.wait_ = 0
 
 
 # ------------------------------------------------------------------ progress

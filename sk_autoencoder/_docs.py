@@ -6,6 +6,7 @@ activations, optimisers, scalings, architectures), so the docs cannot drift.
 
 import textwrap
 
+from ._callbacks import _LEARNING_RATE_SCHEDULES
 from ._losses import _LOSSES
 from ._optimizers import _OPTIMIZERS
 from ._scaling import _PREPROCESSING
@@ -29,6 +30,25 @@ n_components : int, default={n_components}
     dropout : float in [0, 1), default={dropout}
         Dropout probability after each hidden layer, during training only.
 
+    init : {{"pca", "random"}}, default="{init}"
+        How a new network starts. ``"pca"`` (``architecture="dense"``): a linear map
+        runs beside the hidden layers of the encoder and of the decoder, set before
+        training to :class:`~sklearn.decomposition.PCA`'s solution of the scaled
+        training rows, while the hidden layers' last weights start at zero, so
+        training starts from PCA's reconstruction and the hidden layers learn what
+        a linear map cannot. If training ends with a larger reconstruction error on
+        the training rows than that start (tables PCA already reconstructs almost
+        exactly), the start is kept; not with ``noise``, ``sparsity`` or
+        ``contractive``, whose objective is not the reconstruction error alone. The
+        linear path carries rows outside the training range the way PCA would; the
+        hidden layers see the input and the code clipped to their training ranges.
+        The start and the comparison with it do not use ``sample_weight`` (training
+        does), and see missing entries as the network does.
+        ``"random"``: PyTorch's random initialisation of the network alone. Other
+        architectures always start at random; a custom ``module`` with an
+        ``init_linear_path(X)`` method is given the scaled training rows with
+        ``"pca"``.
+
     loss : {loss_choices}, default="mse"
         Reconstruction loss per entry, which training minimises and every score
         is built from:
@@ -36,11 +56,25 @@ n_components : int, default={n_components}
 {loss_descriptions}
 
     preprocessing : {preprocessing_choices} or None, default="{preprocessing}"
-        Scaling learnt in ``fit`` and applied before the network: per-feature
-        standardisation or min-max scaling into [0, 1]. Reconstructions are
-        returned in the original units; errors and scores are measured in the
-        scaled space, so that every feature counts alike. Constant features are
-        left unscaled (scale 1). Scaling is computed in float64 and its result cast
+        Scaling learnt in ``fit`` and applied before the network; errors and scores
+        are measured in the scaled space, and reconstructions are returned in the
+        original units:
+
+        - ``"standard"``: per-feature standardisation
+          (:class:`~sklearn.preprocessing.StandardScaler`), so that every feature
+          counts alike;
+        - ``"global"``: each feature centred, every feature divided by one common
+          scale (:class:`~sk_autoencoder.GlobalScaler`), so that errors are those in
+          the data's own units, as PCA's are, and a feature that is almost always
+          one value is not blown up by its tiny standard deviation;
+        - ``"minmax"``: per-feature min-max scaling into [0, 1];
+        - None: the rows as they are.
+
+        Constant features are left unscaled (scale 1). With any scaling, the
+        hidden layers of the built-in networks see their input clipped to the
+        range of the training rows (errors are still measured against the
+        unclipped rows), so that a value outside it cannot make them extrapolate
+        wildly. Scaling is computed in float64 and its result cast
         to float32, the network's precision, so columns of any magnitude whose
         spread fits in float64 work (a column of 1e30s next to one of 1e-30s);
         columns whose spread overflows float64, or values beyond float32's range
@@ -52,7 +86,12 @@ n_components : int, default={n_components}
         Optimiser of the network weights.
 
     learning_rate : float, default={learning_rate}
-        Step size of the optimiser.
+        Step size of the optimiser (the initial one, under a schedule).
+
+    learning_rate_schedule : {schedule_choices}, default="{learning_rate_schedule}"
+        How the step size changes during training:
+
+{schedule_descriptions}
 
     weight_decay : float, default={weight_decay}
         L2 penalty passed to the optimiser.
@@ -68,7 +107,10 @@ n_components : int, default={n_components}
         validation loss has not improved by ``tol`` for ``n_iter_no_change`` epochs;
         the weights of the best epoch are restored. If False, training stops when
         the training loss has not improved by ``tol`` for ``n_iter_no_change``
-        epochs, as in :class:`~sklearn.neural_network.MLPRegressor`.
+        epochs, as in :class:`~sklearn.neural_network.MLPRegressor`, except under
+        ``learning_rate_schedule="cosine"``, which runs all ``max_epochs``: the
+        schedule is the budget, and stopping while the rate is still high would
+        skip the annealed epochs that converge.
 
     validation_fraction : float in (0, 1), default=0.1
         Share of the rows held out when ``early_stopping=True``.
@@ -217,7 +259,7 @@ n_features_in_ : int
         of ``X``; each ``partial_fit`` call (and a ``fit`` that continues training
         with ``warm_start=True``) adds the rows of its chunk.
 
-    scaler_ : StandardScaler, MinMaxScaler or None
+    scaler_ : StandardScaler, GlobalScaler, MinMaxScaler or None
         The fitted scaling, per ``preprocessing``.
 
     net_ : skorch.NeuralNet
@@ -386,6 +428,16 @@ def _table_defaults() -> dict[str, str]:
         ),
         "optimizer_choices": _choices(_OPTIMIZERS),
         "preprocessing_choices": _choices(_PREPROCESSING),
+        "schedule_choices": _choices(_LEARNING_RATE_SCHEDULES),
+        "schedule_descriptions": "\n".join(
+            textwrap.fill(
+                f'- ``"{name}"``: {text}.',
+                width=84,
+                initial_indent=" " * 8,
+                subsequent_indent=" " * 10,
+            )
+            for name, text in _LEARNING_RATE_SCHEDULES.items()
+        ),
         "architecture_choices": _choices(_ARCHITECTURES),
     }
 

@@ -49,6 +49,110 @@ class _Preprocessing:
     unseen: dict[str, float]
 
 
+class GlobalScaler(StandardScaler):
+    """Centre each feature and divide every feature by one common scale.
+
+    The common scale is the root mean square of the non-constant features'
+    standard deviations, so the scaled data has, on average over those features,
+    unit variance, while the features keep their relative sizes: squared errors
+    measured after this scaling are the errors in the data's own units divided by
+    one constant, the quantity :class:`~sklearn.decomposition.PCA` minimises. A
+    feature that is almost always one value stays small instead of being divided by
+    its own tiny standard deviation. This is ``preprocessing="global"`` of the
+    autoencoder estimators.
+
+    Parameters
+    ----------
+    copy : bool, default=True
+        If False, try to scale in place, as :class:`~sklearn.preprocessing.StandardScaler`.
+    with_mean : bool, default=True
+        If True, centre each feature before scaling.
+    with_std : bool, default=True
+        If True, divide by the common scale.
+
+    Attributes
+    ----------
+    scale_ : ndarray of shape (n_features,) or None
+        The common scale, repeated for every feature (None if ``with_std=False``).
+    mean_ : ndarray of shape (n_features,) or None
+        Per-feature mean (None if ``with_mean=False`` and ``with_std=False``).
+    var_ : ndarray of shape (n_features,) or None
+        Per-feature variance.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during ``fit``, when ``X`` has string column names.
+    n_samples_seen_ : int or ndarray of shape (n_features,)
+        Rows seen by ``fit`` and ``partial_fit``.
+
+    See Also
+    --------
+    sklearn.preprocessing.StandardScaler : One scale per feature.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_autoencoder import GlobalScaler
+    >>> X = np.array([[0.0, 10.0], [2.0, 30.0], [4.0, 50.0]])
+    >>> scaler = GlobalScaler().fit(X)
+    >>> scaler.scale_.round(3).tolist()
+    [11.605, 11.605]
+    >>> scaler.transform(X).round(3).tolist()
+    [[-0.172, -1.723], [0.0, 0.0], [0.172, 1.723]]
+    """
+
+    def __init__(self, *, copy=True, with_mean=True, with_std=True):
+        super().__init__(copy=copy, with_mean=with_mean, with_std=with_std)
+
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """Update the statistics with ``X``, then the common scale.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to learn from.
+        y : Ignored
+            Not used, present for API consistency.
+        sample_weight : array-like of shape (n_samples,) or None, default=None
+            Per-row weights, as in :class:`~sklearn.preprocessing.StandardScaler`.
+
+        Returns
+        -------
+        self : GlobalScaler
+            The fitted scaler.
+        """
+        super().partial_fit(X, y, sample_weight)
+        self._set_common_scale()
+        return self
+
+    def _set_common_scale(self) -> None:
+        """``scale_`` from the per-feature variances (again after they are mended:
+        :func:`_updated_scaler` restores those of columns a chunk left empty)."""
+        if self.with_std:
+            common = _common_scale(self.var_, self.mean_, self.n_samples_seen_)
+            self.scale_ = np.full_like(self.var_, common)
+
+
+def _common_scale(var: np.ndarray, mean: np.ndarray, n_samples) -> float:
+    """Root mean square of the standard deviations of the non-constant features; 1 if
+    every feature is constant or a variance overflowed. NaN variances (columns with
+    no observed entry yet) do not count. Constant is ``StandardScaler``'s rule (a
+    variance within the float64 error bound of the two-pass algorithm), which gives
+    those features scale 1."""
+    if np.isinf(var).any():
+        return 1.0
+    eps = np.finfo(np.float64).eps
+    with np.errstate(invalid="ignore", over="ignore"):
+        varying = var > n_samples * eps * var + (n_samples * mean * eps) ** 2
+    varying &= np.isfinite(var)
+    if not varying.any():
+        return 1.0
+    var = var[varying]
+    # Factored so that the mean of huge variances cannot overflow.
+    top = var.max()
+    return float(np.sqrt(top) * np.sqrt(np.mean(var / top)))
+
+
 def _standard_affine(scaler: StandardScaler) -> _Affine:
     a = 1.0 / scaler.scale_
     return a.astype(np.float64), (-scaler.mean_ * a).astype(np.float64)
@@ -65,6 +169,12 @@ _PREPROCESSING: dict[str, _Preprocessing] = {
         # var_, not scale_: scikit-learn sets scale_ to 1 where var_ overflowed.
         lambda scaler: [scaler.mean_, scaler.var_],
         # With a count of 0, the incremental mean and variance then add nothing.
+        {"mean_": 0.0, "var_": 0.0, "scale_": 1.0},
+    ),
+    "global": _Preprocessing(
+        GlobalScaler,
+        _standard_affine,
+        lambda scaler: [scaler.mean_, scaler.var_],
         {"mean_": 0.0, "var_": 0.0, "scale_": 1.0},
     ),
     "minmax": _Preprocessing(
@@ -112,6 +222,9 @@ def _updated_scaler(scaler, X, weights: np.ndarray | None = None, copy_first: bo
         for start, stop, rows in _data._row_chunks(X):
             chunk_weights = weights[start:stop] if weighted else None
             seen |= _partial_fit_chunk(scaler, rows, chunk_weights, seen)
+    set_common_scale = getattr(scaler, "_set_common_scale", None)
+    if set_common_scale is not None:
+        set_common_scale()
     _check_scaler_finite(scaler)
     return scaler
 

@@ -129,6 +129,10 @@ def _rebuild_net(estimator, record: dict):
     """A fitted net from :func:`_net_record`'s output, on the recorded device if any."""
     device = _load_device(record["device"])
     net = estimator._build_net((record["batch_size"], estimator.n_features_in_), device, 0)
+    # The record's arguments replace, not extend, those of the estimator's current spec.
+    for name in [k for k in vars(net) if k.startswith("module__")]:
+        if name.removeprefix("module__") not in record["module_kwargs"]:
+            delattr(net, name)
     net.set_params(
         module=record["module_class"],
         batch_size=record["batch_size"],

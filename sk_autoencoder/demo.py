@@ -37,18 +37,21 @@ def _evaluate(reducer, X_train, X_test, y_train, y_test) -> tuple[float, float, 
 
 def run_demo(
     n_components: Sequence[int] = (2, 4, 8),
-    max_epochs: int = 200,
+    max_epochs: int | None = None,
     random_state: int = 0,
     on_row: Callable[[dict], None] | None = None,
 ) -> list[dict]:
     """Compare PCA and an autoencoder on digits; return one dict per (method, width).
 
+    The autoencoder is ``AutoencoderTransformer`` with its defaults: nothing is
+    tuned for the digits.
+
     Parameters
     ----------
     n_components : sequence of int, default=(2, 4, 8)
         Code widths to compare.
-    max_epochs : int, default=200
-        Training epochs of the autoencoder.
+    max_epochs : int or None, default=None
+        Training epochs of the autoencoder; None keeps the estimator's default.
     random_state : int, default=0
         Seed of the split and of the network.
     on_row : callable or None, default=None
@@ -70,10 +73,8 @@ def run_demo(
             "PCA": PCA(n_components=k, random_state=random_state),
             "Autoencoder": AutoencoderTransformer(
                 n_components=k,
-                hidden_layer_sizes=(128, 64),
-                learning_rate=3e-3,
-                max_epochs=max_epochs,
                 random_state=random_state,
+                **({} if max_epochs is None else {"max_epochs": max_epochs}),
             ),
         }
         for name, reducer in reducers.items():
@@ -130,14 +131,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m sk_autoencoder.demo",
         description="Autoencoder versus PCA on the digits dataset (ships with scikit-learn).",
     )
-    parser.add_argument("--max-epochs", type=int, default=200, help="autoencoder epochs")
+    parser.add_argument(
+        "--max-epochs", type=int, default=None, help="autoencoder epochs (default: its own)"
+    )
     parser.add_argument("--random-state", type=int, default=0, help="seed")
     args = parser.parse_args(argv)
     print("Digits (1797 rows x 64 pixels), 25% held out for testing.")
     print("test MSE: reconstruction error of held-out digits in pixel units (0-16 scale);")
     print("vs PCA:   test MSE divided by PCA's at the same n_components (below 1: better);")
     print("accuracy: logistic regression trained on the codes, on held-out digits;")
-    print(f"fit s:    seconds to fit (the autoencoder trains {args.max_epochs} epochs).\n")
+    epochs = args.max_epochs or AutoencoderTransformer().max_epochs
+    print(f"fit s:    seconds to fit (the autoencoder trains {epochs} epochs).\n")
     print(_HEADER)
     print("-" * len(_HEADER), flush=True)
     pca_mse: dict[int, float] = {}

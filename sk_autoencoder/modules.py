@@ -12,7 +12,14 @@ training net never need to know which network they hold:
   one value per row (averaged with the rows' sample weights) or a scalar (added as it
   is, whatever the weights);
 - ``posterior(X) -> (mean, log_variance)`` (optional) makes the module variational:
-  the estimators then score rows by their ELBO and offer ``sample``.
+  the estimators then score rows by their ELBO and offer ``sample``;
+- ``observe_input_range(X, reset)`` (optional, :class:`AutoencoderModule` has it) is
+  called with the scaled rows of every training call (chunk by chunk) before training, and
+  ``observe_code_range(X, reset)`` after it; the built-in networks clip the input of
+  their hidden layers to those ranges (:meth:`AutoencoderModule.clip_input`,
+  :meth:`AutoencoderModule.clip_code`);
+- ``init_linear_path(X)`` (optional) is called once, on the scaled training rows,
+  when a fresh network is trained with ``init="pca"``.
 
 A custom network written to this protocol can be passed to the estimators as
 ``module=MyNetwork`` (the class, not an instance). The estimator constructs it as
@@ -33,6 +40,7 @@ import torch
 from torch import nn
 
 from . import _seeding
+from ._data import _CHUNK_ROWS
 
 _ACTIVATIONS = {
     "relu": nn.ReLU,
@@ -174,6 +182,104 @@ class AutoencoderModule(nn.Module):
         code = self.encode(X)
         return self.decode(code), code
 
+    def _register_input_range(self, n_features: int) -> None:
+        """Create the buffers of the per-feature training range that
+        :meth:`clip_input` clips to: the whole float32 line until observed."""
+        big = torch.finfo(torch.float32).max
+        self.register_buffer("input_low", torch.full((n_features,), -big))
+        self.register_buffer("input_high", torch.full((n_features,), big))
+
+    @torch.no_grad()
+    def observe_input_range(self, X: torch.Tensor, reset: bool = False) -> None:
+        """Widen the range that :meth:`clip_input` clips to so that it holds ``X``.
+
+        A no-op for modules without the range (a subclass opts in by calling
+        ``self._register_input_range(n_features)`` in its constructor).
+
+        Parameters
+        ----------
+        X : Tensor of shape (n_samples, n_features)
+            Scaled training rows.
+        reset : bool, default=False
+            If True, the range becomes exactly that of ``X`` (a fresh network).
+        """
+        if not hasattr(self, "input_low") or len(X) == 0:
+            return
+        low, high = X.amin(dim=0).to(self.input_low), X.amax(dim=0).to(self.input_high)
+        if not reset:
+            low, high = torch.minimum(low, self.input_low), torch.maximum(high, self.input_high)
+        self.input_low.copy_(low)
+        self.input_high.copy_(high)
+
+    def _register_code_range(self, n_components: int) -> None:
+        """Create the buffers of the per-unit range of the training rows' codes that
+        :meth:`clip_code` clips to: the whole float32 line until observed."""
+        big = torch.finfo(torch.float32).max
+        self.register_buffer("code_low", torch.full((n_components,), -big))
+        self.register_buffer("code_high", torch.full((n_components,), big))
+
+    @torch.no_grad()
+    def observe_code_range(self, X: torch.Tensor, reset: bool = False) -> None:
+        """Widen the range that :meth:`clip_code` clips to so that it holds the codes
+        of ``X`` (a no-op for modules without the range).
+
+        Parameters
+        ----------
+        X : Tensor of shape (n_samples, n_features)
+            Scaled training rows, encoded in chunks by the module as it is.
+        reset : bool, default=False
+            If True, the range becomes exactly that of the codes of ``X``.
+        """
+        if not hasattr(self, "code_low") or len(X) == 0:
+            return
+        codes = [self.encode(chunk) for chunk in X.split(_CHUNK_ROWS)]
+        low = torch.stack([c.amin(dim=0) for c in codes]).amin(dim=0).to(self.code_low)
+        high = torch.stack([c.amax(dim=0) for c in codes]).amax(dim=0).to(self.code_high)
+        if not reset:
+            low, high = torch.minimum(low, self.code_low), torch.maximum(high, self.code_high)
+        self.code_low.copy_(low)
+        self.code_high.copy_(high)
+
+    def clip_code(self, code: torch.Tensor) -> torch.Tensor:
+        """``code`` with each unit clipped to the range of the training rows' codes
+        (``code`` itself for modules without the range).
+
+        Parameters
+        ----------
+        code : Tensor of shape (n_samples, n_components)
+            Codes.
+
+        Returns
+        -------
+        code_clipped : Tensor of shape (n_samples, n_components)
+            The clipped codes, or ``code``.
+        """
+        if not hasattr(self, "code_low"):
+            return code
+        return torch.clamp(code, self.code_low, self.code_high)
+
+    def clip_input(self, X: torch.Tensor) -> torch.Tensor:
+        """``X`` with each feature clipped to the range seen in training.
+
+        The hidden layers of the built-in networks see only values they were trained
+        on, so a value far outside the training data (a near-constant column's rare
+        value, noise) cannot drive them to extrapolate; the estimators still measure
+        errors against the unclipped rows. ``X`` itself for modules without the range.
+
+        Parameters
+        ----------
+        X : Tensor of shape (n_samples, n_features)
+            Scaled rows.
+
+        Returns
+        -------
+        X_clipped : Tensor of shape (n_samples, n_features)
+            The clipped rows (a new tensor), or ``X``.
+        """
+        if not hasattr(self, "input_low"):
+            return X
+        return torch.clamp(X, self.input_low, self.input_high)
+
     def regularization(self, X, reconstruction, code, *extras) -> torch.Tensor:
         if not (self.sparsity or self.contractive):
             return reconstruction.new_zeros(())  # nothing to weigh
@@ -204,6 +310,7 @@ class _DenseLayers(AutoencoderModule):
         decoder ``n_components -> reversed(hidden)... -> n_features``, then the output
         activation."""
         hidden = list(hidden_layer_sizes)
+        self._register_input_range(n_features)
         self.encoder = _mlp(
             [n_features, *hidden, encoder_width], activation, dropout, last_activation=False
         )
@@ -220,12 +327,24 @@ class _DenseLayers(AutoencoderModule):
 
 
 class DenseAutoencoder(_DenseLayers):
-    """Fully connected encoder and mirrored decoder.
+    """Fully connected encoder and mirrored decoder, optionally beside a linear path.
 
     The encoder maps ``n_features -> hidden_layer_sizes... -> n_components``; the
     decoder mirrors it. The code layer is linear (no activation), so that with
     ``activation="identity"`` the whole network is a linear autoencoder whose optimum
-    spans PCA's subspace.
+    spans PCA's subspace. The hidden layers see the input clipped to the range of
+    the training rows (:meth:`~AutoencoderModule.clip_input`).
+
+    With ``linear_path=True`` a linear map runs beside each half: the code is
+    ``A x + b + encoder(clip(x))`` and the reconstruction ``C code + d +
+    decoder(code)``. The last layers of ``encoder`` and ``decoder`` start at zero,
+    and :meth:`init_linear_path` sets the linear maps to PCA's solution of the
+    training rows, so that training starts from PCA and the hidden layers learn
+    what a linear map cannot. The linear path sees the unclipped input, so rows
+    outside the training range extrapolate as PCA's would, while at inference the
+    decoder's hidden layers see the code clipped to the range of the training rows'
+    codes (:meth:`~AutoencoderModule.clip_code`). With ``hidden_layer_sizes=()`` the
+    network is the linear path alone.
 
     Parameters
     ----------
@@ -244,6 +363,9 @@ class DenseAutoencoder(_DenseLayers):
         Applied to the reconstruction; ``"sigmoid"`` suits a binary cross-entropy loss.
     sparsity, contractive : float, default=0.0
         Penalty weights, see :class:`AutoencoderModule`.
+    linear_path : bool, default=False
+        Add the linear maps beside the hidden layers (``init="pca"`` of the
+        estimators).
 
     Examples
     --------
@@ -253,6 +375,17 @@ class DenseAutoencoder(_DenseLayers):
     >>> reconstruction, code = ae(torch.zeros(3, 8))
     >>> tuple(reconstruction.shape), tuple(code.shape)
     ((3, 8), (3, 2))
+
+    Starting from PCA:
+
+    >>> X = torch.randn(100, 8)
+    >>> ae = DenseAutoencoder(8, 2, hidden_layer_sizes=(4,), linear_path=True)
+    >>> ae.init_linear_path(X)
+    >>> from sklearn.decomposition import PCA
+    >>> pca = PCA(2).fit(X.numpy())
+    >>> pca_rec = pca.inverse_transform(pca.transform(X.numpy()))
+    >>> bool(torch.allclose(ae(X)[0], torch.from_numpy(pca_rec), atol=1e-4))
+    True
     """
 
     def __init__(
@@ -265,6 +398,7 @@ class DenseAutoencoder(_DenseLayers):
         output_activation: str = "identity",
         sparsity: float = 0.0,
         contractive: float = 0.0,
+        linear_path: bool = False,
     ) -> None:
         super().__init__(sparsity=sparsity, contractive=contractive)
         self._build_layers(
@@ -276,9 +410,98 @@ class DenseAutoencoder(_DenseLayers):
             dropout,
             output_activation,
         )
+        self.linear_path = linear_path
+        if linear_path:
+            self.encoder_linear = nn.Linear(n_features, n_components)
+            self.decoder_linear = nn.Linear(n_components, n_features)
+            if hidden_layer_sizes:
+                # The hidden layers start as a zero correction to the linear path.
+                for last in (self.encoder[-1], self.decoder[-1]):
+                    nn.init.zeros_(last.weight)
+                    nn.init.zeros_(last.bias)
+                # The linear path's codes are unbounded; the decoder's hidden layers
+                # see them clipped to the training rows' range.
+                self._register_code_range(n_components)
+            else:
+                # Without hidden layers the linear path is the whole network.
+                self.encoder = self.decoder = None
 
     def encode(self, X: torch.Tensor) -> torch.Tensor:
-        return self.encoder(X)
+        if not self.linear_path:
+            return self.encoder(self.clip_input(X))
+        code = self.encoder_linear(X)
+        if self.encoder is not None:
+            code = code + self.encoder(self.clip_input(X))
+        return code
+
+    def decode(self, code: torch.Tensor) -> torch.Tensor:
+        if not self.linear_path:
+            return self.output_activation(self.decoder(code))
+        out = self.decoder_linear(code)
+        if self.decoder is not None:
+            # Clipped at inference only: while training, the range is that of an
+            # earlier call's codes (partial_fit) or not yet observed (fit).
+            out = out + self.decoder(code if self.training else self.clip_code(code))
+        return self.output_activation(out)
+
+    @torch.no_grad()
+    def init_linear_path(self, X: torch.Tensor) -> None:
+        """Set the linear path to PCA's solution of ``X``.
+
+        The encoder's map becomes the projection on the ``n_components`` leading
+        principal axes of ``X`` (centred), the decoder's its transpose plus the
+        mean, so that with the hidden layers still at zero the network's code and
+        reconstruction are PCA's. Computed in float64 from the covariance matrix,
+        over row chunks. Each axis's sign makes its largest loading positive, so the
+        result does not depend on the eigensolver.
+
+        Parameters
+        ----------
+        X : Tensor of shape (n_samples, n_features) or iterable of Tensor
+            Scaled training rows, or chunks of them (read once).
+        """
+        if not self.linear_path:
+            raise ValueError("init_linear_path needs a network built with linear_path=True.")
+        n_components = self.encoder_linear.out_features
+        mean, axes = _principal_axes(X, n_components)
+        weight = self.encoder_linear.weight
+        axes = axes.to(weight)
+        self.encoder_linear.weight.copy_(axes)
+        self.encoder_linear.bias.copy_(-(axes @ mean.to(weight)))
+        self.decoder_linear.weight.copy_(axes.T)
+        self.decoder_linear.bias.copy_(mean.to(weight))
+
+
+def _principal_axes(X, n_components: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and the ``n_components`` leading principal axes (rows) of the rows ``X``
+    (a tensor, or an iterable of row chunks read once), in float64.
+
+    Axes beyond the rank of ``X`` (more components than features or rows) are
+    zero, so their codes are zero."""
+    chunks = X.split(_CHUNK_ROWS) if isinstance(X, torch.Tensor) else X
+    total = gram = None
+    n_rows = 0
+    for chunk in chunks:
+        chunk = chunk.double()
+        if total is None:
+            total = chunk.new_zeros(chunk.shape[1])
+            gram = chunk.new_zeros((chunk.shape[1], chunk.shape[1]))
+        total += chunk.sum(dim=0)
+        gram += chunk.T @ chunk
+        n_rows += len(chunk)
+    n_features = total.shape[0]
+    mean = total / max(n_rows, 1)
+    # One pass over the rows: the scaled rows are centred or near it, so the
+    # cancellation in X'X - n m m' costs little precision in float64.
+    cov = gram - n_rows * torch.outer(mean, mean)
+    eigenvalues, eigenvectors = torch.linalg.eigh(cov)
+    order = torch.argsort(eigenvalues, descending=True)[:n_components]
+    axes = eigenvectors[:, order].T
+    signs = torch.sign(axes.gather(1, axes.abs().argmax(dim=1, keepdim=True)))
+    axes = axes * torch.where(signs == 0, 1.0, signs)
+    if n_components > n_features:
+        axes = torch.cat([axes, axes.new_zeros((n_components - n_features, n_features))])
+    return mean, axes
 
 
 def gaussian_kl(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
@@ -361,7 +584,7 @@ output_activation
         )
 
     def posterior(self, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        mean, log_var = self.encoder(X).chunk(2, dim=1)
+        mean, log_var = self.encoder(self.clip_input(X)).chunk(2, dim=1)
         # Bounded so exp() stays finite early in training.
         return mean, log_var.clamp(-20.0, 20.0)
 
@@ -442,6 +665,7 @@ class ConvolutionalAutoencoder(AutoencoderModule):
                 f"values but rows have n_features={n_features}."
             )
         self.input_shape = tuple(input_shape)
+        self._register_input_range(n_features)
         hidden = list(hidden_layer_sizes) or [channels]
         heights = _conv_sizes(height, len(hidden))
         widths = _conv_sizes(width, len(hidden))
@@ -494,7 +718,7 @@ class ConvolutionalAutoencoder(AutoencoderModule):
         return (1, 1, n_features)
 
     def encode(self, X: torch.Tensor) -> torch.Tensor:
-        return self.encoder(X.reshape(X.shape[0], *self.input_shape))
+        return self.encoder(self.clip_input(X).reshape(X.shape[0], *self.input_shape))
 
     def decode(self, code: torch.Tensor) -> torch.Tensor:
         return self.output_activation(self.decoder(code))
@@ -556,6 +780,7 @@ class RecurrentAutoencoder(AutoencoderModule):
                 f"but rows have n_features={n_features}."
             )
         self.input_shape = (int(timesteps), int(n_channels))
+        self._register_input_range(n_features)
         hidden = list(hidden_layer_sizes) or [n_components]
         self.encoder_rnns = nn.ModuleList(
             nn.GRU(size_in, size_out, batch_first=True)
@@ -599,7 +824,8 @@ class RecurrentAutoencoder(AutoencoderModule):
         return h
 
     def encode(self, X: torch.Tensor) -> torch.Tensor:
-        h = self._run(self.encoder_rnns, X.reshape(X.shape[0], *self.input_shape))
+        rows = self.clip_input(X).reshape(X.shape[0], *self.input_shape)
+        h = self._run(self.encoder_rnns, rows)
         return self.to_code(h[:, -1])
 
     def decode(self, code: torch.Tensor) -> torch.Tensor:

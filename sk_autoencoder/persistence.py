@@ -8,7 +8,8 @@ the caller trusts, and refuses the file otherwise.
 What a file holds, and which types must be trusted
 --------------------------------------------------
 An estimator's state is saved as plain data: its parameters, the fitted scaler
-(scikit-learn's own types, trusted by ``skops`` already), numpy arrays, and a record
+(scikit-learn's own types, trusted by ``skops`` already, or
+:class:`~sk_autoencoder.GlobalScaler`), numpy arrays, and a record
 of the network: the network's class, its constructor arguments, its weights as
 numpy arrays, the optimiser state and the training history as lists and dicts. The
 network is rebuilt from that record at load time by calling the class with those
@@ -17,6 +18,7 @@ names. :data:`TRUSTED_TYPES` lists them:
 
 - ``sk_autoencoder._transformer.AutoencoderTransformer``
 - ``sk_autoencoder._detector.AutoencoderAnomalyDetector``
+- ``sk_autoencoder._scaling.GlobalScaler`` (``preprocessing="global"``)
 - every network class of :mod:`sk_autoencoder.modules` (``DenseAutoencoder``...)
 
 :func:`load` trusts these by default. A model whose parameters hold other objects
@@ -69,6 +71,7 @@ from torch import nn
 from . import modules as _modules
 from ._base import _BaseAutoencoder
 from ._detector import AutoencoderAnomalyDetector
+from ._scaling import GlobalScaler
 from ._transformer import AutoencoderTransformer
 from .exceptions import InconsistentVersionWarning
 
@@ -91,14 +94,15 @@ def _network_classes() -> list[type]:
     ]
 
 
-#: Types that :func:`load` trusts by default: the two estimators and the network
-#: classes of :mod:`sk_autoencoder.modules`. Everything else in a file must be
-#: trusted by the caller.
+#: Types that :func:`load` trusts by default: the two estimators, the
+#: ``GlobalScaler`` and the network classes of :mod:`sk_autoencoder.modules`.
+#: Everything else in a file must be trusted by the caller.
 TRUSTED_TYPES: tuple[str, ...] = tuple(
     sorted(
         {
             _type_name(AutoencoderTransformer),
             _type_name(AutoencoderAnomalyDetector),
+            _type_name(GlobalScaler),
             *(_type_name(cls) for cls in _network_classes()),
         }
     )

@@ -412,13 +412,15 @@ def test_parameter_help_gives_the_default_and_the_choices():
     assert checked >= 8  # activation, loss, preprocessing, optimizer, batch_size, ...
     assert "(default: 2 for the transformer, 16 for the detector)" in blocks["--n-components"]
     assert "{bce,mse}" in blocks["--loss"]
-    assert "--preprocessing {minmax,standard,none}" in blocks["--preprocessing"]
+    assert "--preprocessing {global,minmax,standard,none}" in blocks["--preprocessing"]
     assert "--batch-size auto|INT" in blocks["--batch-size"]
 
 
 ROUND_TRIPS = [
     ("transformer", ["--activation", "tanh"], {"activation": "tanh"}),
     ("transformer", ["--preprocessing", "none"], {"preprocessing": None}),
+    ("detector", ["--preprocessing", "global"], {"preprocessing": "global"}),
+    ("detector", ["--init", "pca", "--learning-rate-schedule", "cosine"], {"init": "pca"}),
     ("detector", ["--preprocessing", "minmax", "--loss", "bce"], {"loss": "bce"}),
     ("transformer", ["--early-stopping"], {"early_stopping": True}),
     ("detector", ["--early-stopping", "--no-early-stopping"], {"early_stopping": False}),
@@ -579,6 +581,8 @@ def test_poor_fit_warning_is_one_line(tmp_path, capsys):
     source, model = tmp_path / "normal.csv", tmp_path / "m.skops"
     pd.DataFrame(np.random.RandomState(0).normal(size=(200, 5))).to_csv(source, index=False)
     options = ["--learning-rate", "1", "--estimator", "transformer", "--max-epochs", "5"]
+    options += ["--preprocessing", "standard", "--init", "random"]
+    options += ["--learning-rate-schedule", "constant"]
     assert main(_fit_args(source, model, *options)) == 0
     err = capsys.readouterr().err.splitlines()
     warning = [line for line in err if line.startswith("sk-autoencoder fit: warning")]

@@ -8,6 +8,7 @@ parametrise over both estimators where their subject is shared.
 """
 
 import pickle
+import re
 import sys
 
 import joblib
@@ -210,6 +211,8 @@ def test_bad_input_after_fit(fitted, digits):
         ({"n_components": 0}, "'n_components' parameter"),
         ({"activation": "swish"}, "'activation' parameter"),
         ({"learning_rate": -1.0}, "'learning_rate' parameter"),
+        ({"learning_rate_schedule": "step"}, "'learning_rate_schedule' parameter"),
+        ({"init": "zeros"}, "'init' parameter"),
         # Digits standardised have negative entries: outside the [0, 1] of BCE.
         ({"loss": "bce"}, "loss='bce' needs scaled training data in"),
     ],
@@ -277,6 +280,42 @@ def test_early_stopping_records_validation_and_stops(Estimator, digits):
     assert all(score < 0 for score in model.validation_scores_)
 
 
+def test_cosine_schedule_anneals_over_max_epochs_and_trains_all_of_them(Estimator, digits):
+    X_train, _, _, _ = digits
+    # tol: no epoch improves by this much, which would stop a constant-rate fit at
+    # once; the cosine schedule runs its whole budget.
+    model = Estimator(
+        learning_rate=0.01,
+        learning_rate_schedule="cosine",
+        tol=10.0,
+        n_iter_no_change=1,
+        **dict(FAST, max_epochs=4),
+    ).fit(X_train)
+    assert model.n_iter_ == 4
+    expected = [0.01 * (1 + np.cos(np.pi * e / 4)) / 2 for e in range(4)]
+    np.testing.assert_allclose(model.net_.history[:, "lr"], expected)
+    assert model.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(expected[-1])
+    constant = Estimator(
+        learning_rate_schedule="constant", tol=10.0, n_iter_no_change=1, **dict(FAST, max_epochs=4)
+    ).fit(X_train)
+    assert constant.n_iter_ == 2
+
+
+def test_plateau_schedule_divides_the_rate_when_the_loss_stalls(Estimator, digits):
+    X_train, _, _, _ = digits
+    # With tol=10 every epoch is a stall: the rate drops by 5 every
+    # n_iter_no_change // 2 = 2 epochs, and training stops after n_iter_no_change.
+    model = Estimator(
+        learning_rate=0.01,
+        learning_rate_schedule="plateau",
+        tol=10.0,
+        n_iter_no_change=4,
+        **dict(FAST, max_epochs=20),
+    ).fit(X_train)
+    assert model.n_iter_ == 5
+    np.testing.assert_allclose(model.net_.history[:, "lr"], [0.01, 0.01, 0.01, 0.002, 0.002])
+
+
 def test_training_uses_whole_batch_iterator(Estimator, digits):
     X_train, _, _, _ = digits
     model = Estimator(batch_size=100, **FAST).fit(X_train)
@@ -310,7 +349,9 @@ def test_verbose_levels(Estimator, digits, capsys):
 
 def test_verbose_stopped_early_says_so(Estimator, digits, capsys):
     X_train, _, _, _ = digits
-    Estimator(verbose=1, **dict(FAST, max_epochs=50, n_iter_no_change=1, tol=10.0)).fit(X_train)
+    # A constant rate: a cosine schedule runs all its epochs.
+    params = dict(FAST, max_epochs=50, n_iter_no_change=1, tol=10.0)
+    Estimator(verbose=1, learning_rate_schedule="constant", **params).fit(X_train)
     final = capsys.readouterr().err.rstrip("\n").split("\r")[-1]
     assert final.startswith("epochs (stopped early):") and "/50 " in final
 
@@ -319,7 +360,8 @@ def test_verbose_2_keeps_colours_on_a_terminal(Estimator, digits, capsys, monkey
     X_train, _, _, _ = digits
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
     Estimator(verbose=2, **FAST).fit(X_train)
-    assert "\x1b[36m" in capsys.readouterr().out
+    # skorch colours each column's best values, one colour per column in turn.
+    assert re.search(r"\x1b\[3[0-9]m[0-9.]+\x1b\[0m", capsys.readouterr().out)
 
 
 def test_user_callbacks_are_called(Estimator, digits):

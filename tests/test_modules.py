@@ -75,3 +75,54 @@ def test_module_without_declared_rules_takes_any_matching_shape():
     assert _resolve_input_shape(Plain, (2, 3, 2), 12, "module=Plain") == (2, 3, 2)
     with pytest.raises(ValueError, match="positive integers"):
         _resolve_input_shape(Plain, (0, 12), 12, "module=Plain")
+
+
+# ------------------------------------------------------------ ranges, linear path
+def test_linear_path_starts_at_pca_and_handles_more_components_than_features():
+    import torch
+    from sklearn.decomposition import PCA
+
+    rng = np.random.RandomState(0)
+    X = torch.from_numpy((rng.normal(size=(80, 6)) @ rng.normal(size=(6, 6)) + 3).astype("f4"))
+    ae = DenseAutoencoder(6, 3, hidden_layer_sizes=(5,), linear_path=True)
+    ae.init_linear_path(X)
+    pca = PCA(3).fit(X.numpy())
+    code = ae.encode(X).detach().numpy()
+    # The codes are PCA's scores, each axis with its largest loading positive.
+    signs = np.sign(pca.components_[np.arange(3), np.abs(pca.components_).argmax(axis=1)])
+    np.testing.assert_allclose(code, pca.transform(X.numpy()) * signs, atol=1e-4)
+    # Axes beyond the rank are zero: a code wider than the rows reconstructs exactly.
+    wide = DenseAutoencoder(6, 8, hidden_layer_sizes=(), linear_path=True)
+    wide.init_linear_path(X)
+    assert wide.encoder is None and wide.decoder is None
+    np.testing.assert_allclose(wide(X)[0].detach().numpy(), X.numpy(), atol=1e-4)
+    np.testing.assert_array_equal(wide.encoder_linear.weight[6:].detach().numpy(), 0)
+    with pytest.raises(ValueError, match="linear_path=True"):
+        DenseAutoencoder(6, 2).init_linear_path(X)
+
+
+def test_input_and_code_ranges_clip_the_hidden_layers_only():
+    import torch
+
+    X = torch.tensor([[0.0, 1.0], [2.0, 3.0]])
+    ae = DenseAutoencoder(2, 1, hidden_layer_sizes=(4,), linear_path=True)
+    far = torch.tensor([[10.0, -10.0]])
+    # Unobserved: nothing is clipped.
+    assert torch.equal(ae.clip_input(far), far)
+    ae.observe_input_range(X, reset=True)
+    assert torch.equal(ae.clip_input(far), torch.tensor([[2.0, 1.0]]))
+    ae.observe_input_range(torch.tensor([[-1.0, 5.0]]))  # widened, not replaced
+    assert ae.input_low.tolist() == [-1.0, 1.0] and ae.input_high.tolist() == [2.0, 5.0]
+    ae.observe_code_range(X, reset=True)
+    codes = ae.encode(X).detach()
+    assert torch.equal(ae.code_low, codes.amin(dim=0))
+    assert torch.equal(ae.code_high, codes.amax(dim=0))
+    # The linear path extrapolates; the hidden layers see the clipped row and code.
+    expected = ae.encoder_linear(far) + ae.encoder(ae.clip_input(far))
+    assert torch.allclose(ae.encode(far), expected)
+    # A custom module that did not register the ranges passes rows through.
+    grid = _Grid(2, 1, input_shape=(1, 2))
+    grid.observe_input_range(X, reset=True)
+    grid.observe_code_range(X, reset=True)
+    assert torch.equal(grid.clip_input(far), far) and torch.equal(grid.clip_code(far), far)
+    assert "input_low" not in grid.state_dict()

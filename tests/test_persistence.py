@@ -39,10 +39,12 @@ def test_trusted_types_are_ours_and_short():
         "sk_autoencoder._transformer.AutoencoderTransformer",
         "sk_autoencoder.modules.DenseAutoencoder",
     } <= set(TRUSTED_TYPES)
-    # Beyond the estimators, only network classes of sk_autoencoder.modules.
+    # Beyond the estimators and the scaler of preprocessing="global", only network
+    # classes of sk_autoencoder.modules.
     for name in set(TRUSTED_TYPES) - {
         "sk_autoencoder._detector.AutoencoderAnomalyDetector",
         "sk_autoencoder._transformer.AutoencoderTransformer",
+        "sk_autoencoder._scaling.GlobalScaler",
     }:
         module, _, cls_name = name.rpartition(".")
         assert module == "sk_autoencoder.modules"
@@ -101,7 +103,10 @@ def test_untrusted_type_is_refused_then_loads_when_trusted(X):
     dump(model, buffer)
     name = f"{__name__}._CountingCallback"
     assert sio.get_untrusted_types(data=buffer.getvalue()) == sorted(
-        {name, *[t for t in TRUSTED_TYPES if "Transformer" in t or "Dense" in t]}
+        {
+            name,
+            *[t for t in TRUSTED_TYPES if any(k in t for k in ("Transformer", "Dense", "Global"))],
+        }
     )
     buffer.seek(0)
     with pytest.raises(UntrustedTypesFoundException, match="_CountingCallback"):

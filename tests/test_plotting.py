@@ -156,7 +156,10 @@ def test_reconstruction_table_defaults_are_readable():
     rng = np.random.RandomState(0)
     # Columns a million times apart: in original units the small one would be flat.
     X = pd.DataFrame(rng.normal(size=(100, 3)) * [1e6, 1.0, 1e-3], columns=["a", "b", "c"])
-    ae = AutoencoderTransformer(n_components=2, **FAST_4_EPOCHS).fit(X)
+    # Standardised: the display draws the space errors are measured in, which under
+    # preprocessing="global" keeps the columns' relative sizes, as PCA's errors do.
+    ae = AutoencoderTransformer(n_components=2, preprocessing="standard", **FAST_4_EPOCHS)
+    ae.fit(X)
     display = ReconstructionDisplay.from_estimator(ae, X)
     assert display.axes_.shape == (4,)  # n_samples=None: four rows, one panel each
     spread = np.ptp(np.vstack([line.get_ydata() for line in display.original_lines_]), axis=0)
