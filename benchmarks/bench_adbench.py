@@ -36,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _tables import halves, table_name, table_paths
 from sklearn.decomposition import PCA
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import average_precision_score, roc_auc_score
@@ -104,20 +105,6 @@ def _make_methods(params: dict, seed: int) -> dict:
     return methods
 
 
-def _name(path: Path) -> str:
-    return path.stem.split("_", 1)[1]
-
-
-def dataset_paths(data_dir) -> list[Path]:
-    """The ``.npz`` files of ``data_dir``, sorted by dataset name ignoring case."""
-    return sorted(Path(data_dir).glob("*.npz"), key=lambda p: _name(p).lower())
-
-
-def halves(paths: list[Path]) -> dict[str, str]:
-    """Half ``"a"`` or ``"b"`` of each dataset: alternate positions in name order."""
-    return {_name(p): "ab"[i % 2] for i, p in enumerate(paths)}
-
-
 def run(args, seed: int) -> tuple[pd.DataFrame, list[str]]:
     """One row per dataset: size, half, and each method's ROC-AUC, AP and seconds."""
     params = {**VARIANTS[args.variant], **json.loads(args.params)}
@@ -127,14 +114,14 @@ def run(args, seed: int) -> tuple[pd.DataFrame, list[str]]:
         if missing:
             raise SystemExit(f"unknown or unavailable methods: {sorted(missing)}")
         methods = {m: methods[m] for m in args.methods}
-    paths = dataset_paths(args.data_dir)
+    paths = table_paths(args.data_dir)
     if not paths:
         raise SystemExit(f"no .npz files in {args.data_dir}")
     half_of = halves(paths)
     if args.datasets:
-        paths = [p for p in paths if _name(p) in set(args.datasets)]
+        paths = [p for p in paths if table_name(p) in set(args.datasets)]
     if args.half:
-        paths = [p for p in paths if half_of[_name(p)] == args.half]
+        paths = [p for p in paths if half_of[table_name(p)] == args.half]
     print(f"seed {seed}; our detector: {params or 'defaults'}")
     # One untimed call each, so that library start-up (torch's first forward pass,
     # thread pools) is not charged to the first dataset.
@@ -146,7 +133,7 @@ def run(args, seed: int) -> tuple[pd.DataFrame, list[str]]:
     rows = []
     for path in paths:
         X, y = _load(path, args.max_rows, seed)
-        name = _name(path)
+        name = table_name(path)
         row = {"seed": seed, "dataset": name, "half": half_of[name], "n": len(X), "d": X.shape[1]}
         for method_name, method in methods.items():
             start = time.perf_counter()

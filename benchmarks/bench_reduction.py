@@ -24,9 +24,9 @@ with more rows than ``--max-rows / 0.75`` are subsampled (stratified, seeded) so
 at most ``--max-rows`` rows train.
 
 Halves (``--half``), to choose settings on one and confirm them on the other: the
-``--data-dir`` tables sorted by name, half ``a`` the even positions and half ``b`` the
-odd ones (the same halves as ``bench_adbench.py``); the scikit-learn tables belong to
-half ``a``.
+``--data-dir`` tables sorted by name ignoring case, half ``a`` the even positions and
+half ``b`` the odd ones (``_tables.halves``, the same halves as ``bench_adbench.py``);
+the scikit-learn tables belong to half ``a``.
 
 Example (the issue-15 figures; about an hour on two cores)::
 
@@ -45,10 +45,10 @@ import json
 import time
 import warnings
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _tables import halves, table_name, table_paths
 from sklearn.datasets import (
     load_breast_cancer,
     load_diabetes,
@@ -85,27 +85,22 @@ SKLEARN_TABLES: dict[str, Callable[[], tuple[np.ndarray, np.ndarray]]] = {
 _REGRESSION = {"diabetes"}
 
 
-def _npz_name(path: Path) -> str:
-    # ADBench files are named "<number>_<name>.npz".
-    stem = path.stem
-    return stem.split("_", 1)[1] if stem.split("_", 1)[0].isdigit() else stem
-
-
 def tables(data_dir: str | None) -> dict[str, tuple[str, Callable]]:
     """Every table by name: ``(half, loader)``."""
     out = {name: ("a", loader) for name, loader in SKLEARN_TABLES.items()}
     if data_dir is None:
         return out
-    paths = {_npz_name(p): p for p in Path(data_dir).glob("*.npz")}
+    paths = {table_name(p): p for p in table_paths(data_dir)}
     if not paths:
         raise SystemExit(f"no .npz files in {data_dir}")
-    for i, name in enumerate(sorted(paths)):
+    half_of = halves(list(paths.values()))
+    for name in paths:
 
         def load(path=paths[name]):
             data = np.load(path)
             return data["X"], data["y"]
 
-        out[name] = ("ab"[i % 2], load)
+        out[name] = (half_of[name], load)
     return out
 
 
