@@ -27,6 +27,7 @@ import time
 
 import numpy as np
 import torch
+from bench_training import _mlp  # the same hand-written network as the CPU benchmark
 from torch import nn
 
 from sk_autoencoder import AutoencoderTransformer
@@ -43,13 +44,6 @@ def make_data(n_rows: int, n_features: int, seed: int = 0) -> np.ndarray:
     W = rng.normal(size=(CODE, n_features)).astype(np.float32)
     X = np.tanh(latent @ W) + 0.1 * rng.normal(size=(n_rows, n_features)).astype(np.float32)
     return X.astype(np.float32)
-
-
-def _mlp(sizes) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    for a, b in zip(sizes[:-1], sizes[1:], strict=True):
-        layers += [nn.Linear(a, b), nn.ReLU()]
-    return nn.Sequential(*layers[:-1])
 
 
 def _sync(device: torch.device) -> None:

@@ -182,12 +182,26 @@ class AutoencoderModule(nn.Module):
         code = self.encode(X)
         return self.decode(code), code
 
+    def _register_range(self, name: str, width: int) -> None:
+        """Create the buffers ``{name}_low`` and ``{name}_high`` of a per-column range:
+        the whole float32 line until observed."""
+        big = torch.finfo(torch.float32).max
+        self.register_buffer(f"{name}_low", torch.full((width,), -big))
+        self.register_buffer(f"{name}_high", torch.full((width,), big))
+
+    def _widen_range(self, name: str, low, high, reset: bool) -> None:
+        """Set the range ``name`` to ``[low, high]``, or widen it to hold them."""
+        old_low, old_high = getattr(self, f"{name}_low"), getattr(self, f"{name}_high")
+        low, high = low.to(old_low), high.to(old_high)
+        if not reset:
+            low, high = torch.minimum(low, old_low), torch.maximum(high, old_high)
+        old_low.copy_(low)
+        old_high.copy_(high)
+
     def _register_input_range(self, n_features: int) -> None:
         """Create the buffers of the per-feature training range that
-        :meth:`clip_input` clips to: the whole float32 line until observed."""
-        big = torch.finfo(torch.float32).max
-        self.register_buffer("input_low", torch.full((n_features,), -big))
-        self.register_buffer("input_high", torch.full((n_features,), big))
+        :meth:`clip_input` clips to."""
+        self._register_range("input", n_features)
 
     @torch.no_grad()
     def observe_input_range(self, X: torch.Tensor, reset: bool = False) -> None:
@@ -205,18 +219,12 @@ class AutoencoderModule(nn.Module):
         """
         if not hasattr(self, "input_low") or len(X) == 0:
             return
-        low, high = X.amin(dim=0).to(self.input_low), X.amax(dim=0).to(self.input_high)
-        if not reset:
-            low, high = torch.minimum(low, self.input_low), torch.maximum(high, self.input_high)
-        self.input_low.copy_(low)
-        self.input_high.copy_(high)
+        self._widen_range("input", X.amin(dim=0), X.amax(dim=0), reset)
 
     def _register_code_range(self, n_components: int) -> None:
         """Create the buffers of the per-unit range of the training rows' codes that
-        :meth:`clip_code` clips to: the whole float32 line until observed."""
-        big = torch.finfo(torch.float32).max
-        self.register_buffer("code_low", torch.full((n_components,), -big))
-        self.register_buffer("code_high", torch.full((n_components,), big))
+        :meth:`clip_code` clips to."""
+        self._register_range("code", n_components)
 
     @torch.no_grad()
     def observe_code_range(self, X: torch.Tensor, reset: bool = False) -> None:
@@ -233,12 +241,9 @@ class AutoencoderModule(nn.Module):
         if not hasattr(self, "code_low") or len(X) == 0:
             return
         codes = [self.encode(chunk) for chunk in X.split(_CHUNK_ROWS)]
-        low = torch.stack([c.amin(dim=0) for c in codes]).amin(dim=0).to(self.code_low)
-        high = torch.stack([c.amax(dim=0) for c in codes]).amax(dim=0).to(self.code_high)
-        if not reset:
-            low, high = torch.minimum(low, self.code_low), torch.maximum(high, self.code_high)
-        self.code_low.copy_(low)
-        self.code_high.copy_(high)
+        low = torch.stack([c.amin(dim=0) for c in codes]).amin(dim=0)
+        high = torch.stack([c.amax(dim=0) for c in codes]).amax(dim=0)
+        self._widen_range("code", low, high, reset)
 
     def clip_code(self, code: torch.Tensor) -> torch.Tensor:
         """``code`` with each unit clipped to the range of the training rows' codes
