@@ -403,41 +403,35 @@ def _choices(table) -> str:
     return "{" + ", ".join(f'"{name}"' for name in table) + "}"
 
 
+def _bullets(items, indent: int) -> str:
+    """``- "name": text.`` per ``(name, text)``, wrapped as numpydoc indents a list
+    inside a parameter's description (``indent`` spaces before each dash)."""
+    return "\n".join(
+        textwrap.fill(
+            f'- ``"{name}"``: {text}.',
+            width=84,
+            initial_indent=" " * indent,
+            subsequent_indent=" " * (indent + 2),
+        )
+        for name, text in items
+    )
+
+
 def _table_defaults() -> dict[str, str]:
     """The docstring fields that come from the tables of string choices."""
     return {
         "activation_choices": _choices(_ACTIVATIONS),
         "loss_choices": _choices(_LOSSES),
-        "loss_descriptions": "\n".join(
-            textwrap.fill(
-                f'- ``"{name}"``: {loss.description}.',
-                width=84,
-                initial_indent=" " * 8,
-                subsequent_indent=" " * 10,
-            )
-            for name, loss in _LOSSES.items()
+        "loss_descriptions": _bullets(
+            ((name, loss.description) for name, loss in _LOSSES.items()), indent=8
         ),
-        "loss_likelihoods": "\n".join(
-            textwrap.fill(
-                f'- ``"{name}"``: {loss.likelihood}.',
-                width=84,
-                initial_indent=" " * 10,
-                subsequent_indent=" " * 12,
-            )
-            for name, loss in _LOSSES.items()
+        "loss_likelihoods": _bullets(
+            ((name, loss.likelihood) for name, loss in _LOSSES.items()), indent=10
         ),
         "optimizer_choices": _choices(_OPTIMIZERS),
         "preprocessing_choices": _choices(_PREPROCESSING),
         "schedule_choices": _choices(_LEARNING_RATE_SCHEDULES),
-        "schedule_descriptions": "\n".join(
-            textwrap.fill(
-                f'- ``"{name}"``: {text}.',
-                width=84,
-                initial_indent=" " * 8,
-                subsequent_indent=" " * 10,
-            )
-            for name, text in _LEARNING_RATE_SCHEDULES.items()
-        ),
+        "schedule_descriptions": _bullets(_LEARNING_RATE_SCHEDULES.items(), indent=8),
         "architecture_choices": _choices(_ARCHITECTURES),
     }
 
