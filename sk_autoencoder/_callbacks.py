@@ -26,6 +26,7 @@ from skorch.callbacks import Callback
 
 from ._data import _network_input
 from ._losses import _elementwise_loss, _reconstruction_errors
+from ._scaling import _SCALED_CHOICES
 from .exceptions import TrainingDivergedError, TrainingInterruptedWarning
 
 
@@ -151,7 +152,7 @@ class _DivergenceCheck(Callback):
     def _advice(self) -> str:
         return (
             f"Lower learning_rate (currently {self.learning_rate}), and make sure the input "
-            "is scaled (preprocessing='standard' or 'minmax')."
+            f"is scaled ({_SCALED_CHOICES})."
         )
 
     def _ratio(self, loss: float) -> str:
@@ -212,7 +213,7 @@ def _check_finite_weights(module: torch.nn.Module) -> None:
             raise TrainingDivergedError(
                 f"Training diverged: the network weight {name!r} is not finite after "
                 "the last step. Lower learning_rate, and make sure the input is scaled "
-                "(preprocessing='standard' or 'minmax')."
+                f"({_SCALED_CHOICES})."
             )
 
 

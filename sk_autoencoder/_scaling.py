@@ -186,6 +186,11 @@ _PREPROCESSING: dict[str, _Preprocessing] = {
     ),
 }
 
+# What error messages advise when the input is not scaled: every scaling the table has.
+_SCALED_CHOICES = "preprocessing={} or {}".format(
+    ", ".join(repr(name) for name in list(_PREPROCESSING)[:-1]), repr(list(_PREPROCESSING)[-1])
+)
+
 
 def _preprocessing_of(scaler) -> str | None:
     """The ``preprocessing`` name of a fitted scaler (None for no scaler)."""
@@ -340,8 +345,7 @@ def _network_rows(rows: np.ndarray, affine: _Affine | None, preprocessing) -> np
         if affine is None:
             raise ValueError(
                 "X contains values beyond float32's range (about 3.4e38), which the "
-                "network computes in; use preprocessing='standard' or 'minmax', or "
-                "rescale the columns."
+                f"network computes in; use {_SCALED_CHOICES}, or rescale the columns."
             )
         raise ValueError(
             "X contains values so far outside the training data that, scaled by "

@@ -569,7 +569,7 @@ def test_diverged_fit_is_one_line_exit_2_and_saves_nothing(train_csv, tmp_path, 
     assert err.count("\n") == 1
     assert err.startswith("sk-autoencoder fit: error: Training diverged: the loss reached")
     assert "Lower --learning-rate (currently 1000.0)" in err
-    assert "(--preprocessing standard or 'minmax')" in err and err.endswith(
+    assert "(--preprocessing standard, 'global' or 'minmax')" in err and err.endswith(
         "No model was saved.\n"
     )
     assert not model.exists()
