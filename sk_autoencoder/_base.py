@@ -23,13 +23,14 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.validation import check_is_fitted, validate_data
-from skorch.callbacks import Callback, EarlyStopping, PrintLog
+from skorch.callbacks import Callback, PrintLog
 
 from . import _data, _devices, _scaling, _seeding, _state, _threads, _weights
 from ._callbacks import (
     _LEARNING_RATE_SCHEDULES,
     _check_finite_weights,
     _DivergenceCheck,
+    _EarlyStopping,
     _EpochProgressBar,
     _InterruptGuard,
     _KeepBetterStart,
@@ -577,7 +578,7 @@ class _BaseAutoencoder(BaseEstimator):
         # stalls would end training at a high learning rate, before the annealing
         # that makes the last epochs converge. Validation-based stopping still acts.
         if self.early_stopping or self.learning_rate_schedule != "cosine":
-            stopping = EarlyStopping(
+            stopping = _EarlyStopping(
                 monitor=monitor,
                 patience=self.n_iter_no_change,
                 threshold=self.tol,

@@ -4,6 +4,7 @@
 - :class:`_DivergenceCheck` and :func:`_check_finite_weights`: a loss that grows by
   orders of magnitude or stops being finite, or a weight that stops being finite,
   raises :class:`~sk_autoencoder.TrainingDivergedError`.
+- :class:`_EarlyStopping`: ``early_stopping`` and ``n_iter_no_change``/``tol``.
 - :class:`_KeepBetterStart`: a PCA-initialised network ends no worse than it began.
 - :class:`_TrimmedTraining`: robust training on contaminated data (the detector).
 - :class:`_LearningRateSchedule`: ``learning_rate_schedule``.
@@ -22,7 +23,7 @@ import warnings
 
 import torch
 from sklearn.exceptions import ConvergenceWarning
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, EarlyStopping
 
 from ._data import _network_input
 from ._losses import _elementwise_loss, _reconstruction_errors
@@ -238,13 +239,16 @@ def _mean_loss(module: torch.nn.Module, dataset, loss: str) -> float:
 
 
 class _KeepBetterStart(Callback):
-    """Keep a fresh network's initial weights if training ends worse on the rows.
+    """Keep a fresh network's initial weights if training ends worse than it began.
 
     A network that starts from PCA's solution (``init="pca"``) starts from a known
     good reconstruction; on tables that PCA already reconstructs almost exactly,
     the optimiser's steps can only add error. At the end of a fresh fit, the
-    reconstruction loss on all training rows is compared with the initial one,
-    and the initial weights come back if they were better. Continued training
+    reconstruction loss is compared with the initial one, and the initial weights
+    come back if they were better. The loss is measured on the validation rows when
+    there are some (``early_stopping=True``): on held-out rows the comparison also
+    catches a network that fits its training rows better than PCA but new rows
+    worse. Without them it is measured on all training rows. Continued training
     (``warm_start``, ``partial_fit``) is left alone.
     """
 
@@ -252,18 +256,64 @@ class _KeepBetterStart(Callback):
         self.loss = loss
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
-        self.start_state_ = None
+        self.start_state_ = self.rows_ = None
         if len(net.history) or not isinstance(X, torch.utils.data.Dataset):
             return
-        self.start_loss_ = _mean_loss(net.module_, X, self.loss)
         self.start_state_ = {k: v.detach().clone() for k, v in net.module_.state_dict().items()}
 
-    def on_train_end(self, net, X=None, y=None, **kwargs):
-        state, self.start_state_ = self.start_state_, None
-        if state is None or not len(net.history):
+    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        # The first epoch's begin comes before any step, and is the first event
+        # that knows the validation split.
+        if self.start_state_ is None or self.rows_ is not None:
             return
-        if _mean_loss(net.module_, X, self.loss) > self.start_loss_:
+        self.rows_ = dataset_valid if dataset_valid is not None else dataset_train
+        self.start_loss_ = _mean_loss(net.module_, self.rows_, self.loss)
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        state, rows = self.start_state_, self.rows_
+        self.start_state_ = self.rows_ = None
+        if state is None or rows is None or not len(net.history):
+            return
+        if _mean_loss(net.module_, rows, self.loss) > self.start_loss_:
             net.module_.load_state_dict(state)
+
+
+class _EarlyStopping(EarlyStopping):
+    """skorch's ``EarlyStopping`` with scikit-learn's meaning of ``tol``.
+
+    Training stops once the monitored loss has not improved by ``tol`` (absolute) for
+    ``n_iter_no_change`` epochs, as in ``MLPRegressor``. The weights restored at the
+    end (``load_best``) are those of the epoch with the lowest loss, however small
+    its lead: skorch counts only an improvement by the threshold as a new best, so on
+    a table whose loss is far below ``tol`` (a close fit, or a loss in scaled units
+    of order 1e-5) it restored one of the first epochs, many times worse than the
+    last. ``MLPRegressor`` keeps its best coefficients the same way.
+    """
+
+    def on_train_begin(self, net, **kwargs):
+        super().on_train_begin(net, **kwargs)
+        self.best_score_ = math.inf
+
+    def on_epoch_end(self, net, **kwargs):
+        score = net.history[-1, self.monitor]
+        if self.load_best and score < self.best_score_:
+            self.best_score_ = score
+            self.best_epoch_ = net.history[-1, "epoch"]
+            self.best_model_weights_ = {
+                k: v.detach().clone() for k, v in net.module_.state_dict().items()
+            }
+        if score < self.dynamic_threshold_:
+            self.misses_ = 0
+            self.dynamic_threshold_ = self._calc_new_threshold(score)
+        else:
+            self.misses_ += 1
+        if self.misses_ == self.patience:
+            self._sink(
+                f"Stopping since {self.monitor} has not improved by {self.threshold} in "
+                f"the last {self.patience} epochs.",
+                verbose=net.verbose,
+            )
+            raise KeyboardInterrupt
 
 
 # ------------------------------------------------------------- robust training

@@ -105,7 +105,8 @@ n_components : int, default={n_components}
     early_stopping : bool, default={early_stopping}
         If True, hold out ``validation_fraction`` of the rows and stop when the
         validation loss has not improved by ``tol`` for ``n_iter_no_change`` epochs;
-        the weights of the best epoch are restored. If False, training stops when
+        the weights of the epoch with the lowest validation loss are restored, by
+        however little it led. If False, training stops when
         the training loss has not improved by ``tol`` for ``n_iter_no_change``
         epochs, as in :class:`~sklearn.neural_network.MLPRegressor`, except under
         ``learning_rate_schedule="cosine"``, which runs all ``max_epochs``: the

@@ -155,6 +155,32 @@ def test_early_stopping_restores_best_weights(X):
     assert not np.isclose(loss, valid_losses[-1], rtol=1e-3)
 
 
+def test_early_stopping_restores_the_best_epoch_however_small_its_lead(X):
+    # tol is far above any epoch's improvement: patience runs out after
+    # n_iter_no_change + 1 epochs, and the best of them, not the first (which is all
+    # that skorch's EarlyStopping counts as an improvement by tol), comes back.
+    snapshots = _Snapshots()
+    model = AutoencoderTransformer(
+        max_epochs=40,
+        early_stopping=True,
+        n_iter_no_change=5,
+        tol=1.0,
+        learning_rate_schedule="constant",
+        callbacks=[snapshots],
+        init="random",
+        **SMALL_NET,
+    ).fit(X)
+    assert model.n_iter_ == 6
+    valid_losses = -np.asarray(model.validation_scores_)
+    best = int(np.argmin(valid_losses))
+    assert best > 0 and valid_losses[best] < valid_losses[0]
+    # The network kept is the best epoch's: its loss on the validation rows.
+    Xv = snapshots.valid_.X
+    with torch.inference_mode():
+        loss = F.mse_loss(model.net_.module_(Xv)[0], Xv).item()
+    np.testing.assert_allclose(loss, valid_losses[best], rtol=1e-5)
+
+
 # ------------------------------------------------------------------ divergence
 @pytest.fixture(scope="module")
 def normal_rows():
