@@ -94,6 +94,9 @@ def _overflowed_rows(result: torch.Tensor, batch: torch.Tensor, errors: bool) ->
 
     With ``errors``, the first columns are per-entry errors, NaN by design where the
     batch's entry is missing; those do not count."""
+    # A finite sum means every entry is finite: one reduction decides the common case.
+    if torch.isfinite(result.sum()):
+        return torch.zeros(result.shape[0], dtype=torch.bool, device=result.device)
     finite = torch.isfinite(result)
     if errors and result.shape[1] >= batch.shape[1]:
         n = batch.shape[1]
@@ -667,11 +670,16 @@ class _BaseAutoencoder(BaseEstimator):
         out_dtype = np.float32 if X.dtype == np.float32 else np.float64
         out = np.empty((X.shape[0], n_out), dtype=out_dtype)
         device = self._device
-        work = min(X.shape[0], _data._chunk_rows(X)) * _threads._forward_flops_per_row(
-            self.net_.module_
-        )
+        module = self.net_.module_
+        chunk_rows = _data._chunk_rows(X)
+        work = min(X.shape[0], chunk_rows) * _threads._forward_flops_per_row(module)
+        n_chunks = -(-X.shape[0] // chunk_rows)
+        invariant = getattr(module, "thread_invariant", False)
         module64: list = []
-        with torch.inference_mode(), _threads._thread_limit(work, device):
+        with (
+            torch.inference_mode(),
+            _threads._chunk_threads(work, device, n_chunks, invariant) as run,
+        ):
             for start, stop, rows in _data._row_chunks(X):
                 if scale:
                     rows = self._network_rows(rows)  # a new float32 array
@@ -684,7 +692,7 @@ class _BaseAutoencoder(BaseEstimator):
                             "the network computes in."
                         )
                 batch = torch.from_numpy(np.ascontiguousarray(rows)).to(device)
-                result = self._run_batch(batch, fn, float64_fn, module64)
+                result = run(len(rows), self._run_batch, batch, fn, float64_fn, module64)
                 out[start:stop] = result if finish is None else finish(result)
         return out
 
@@ -821,9 +829,15 @@ class _BaseAutoencoder(BaseEstimator):
         errors, divide = self._scored_errors()
 
         def mean_errors(loss):
-            loss = loss.astype(np.float64) if divide is None else divide(loss)
-            mean = np.nanmean if np.isnan(loss).any() else np.mean
-            return mean(loss, axis=1, keepdims=True)
+            if divide is not None:
+                loss = divide(loss)
+            # Accumulated in float64 without a float64 copy of the errors; a row's
+            # mean is NaN only where the row has a missing entry.
+            means = np.mean(loss, axis=1, dtype=np.float64, keepdims=True)
+            holes = np.isnan(means[:, 0])
+            if holes.any():
+                means[holes] = np.nanmean(loss[holes], axis=1, dtype=np.float64, keepdims=True)
+            return means
 
         return -self._map_errors(X, errors, 1, finish=mean_errors)[:, 0]
 

@@ -74,6 +74,10 @@ def _network_input(batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | No
     value that masking noise gives the entries it hides. ``observed`` is None when no
     entry is missing (the batch is then returned as it is).
     """
+    # NaN propagates through a sum: one pass and no mask the size of the batch
+    # decide the common case of a batch without missing entries.
+    if not torch.isnan(batch.sum()):
+        return batch, None
     missing = torch.isnan(batch)
     if not missing.any():
         return batch, None

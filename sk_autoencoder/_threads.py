@@ -15,6 +15,12 @@ inference call runs under :func:`_thread_limit`:
   pass), at least one and at most the caller's count;
 - the caller's count is restored afterwards.
 
+Inference over several chunks of a network whose results do not depend on the thread
+count (``thread_invariant``, the dense networks) times its chunks instead and keeps
+the faster of one thread and the caller's count (:class:`_TimedThreads`): a chunk is a
+few large operations, where more threads win up to twofold on an idle machine and lose
+many times over on a busy one, which no rule on the size of the work can tell apart.
+
 Threads only change the order of floating-point sums, but that shows in the last bits
 of the results; the count chosen depends only on the network, the batch size and the
 caller's setting, so the same ``random_state`` gives the same results run to run.
@@ -29,8 +35,10 @@ from __future__ import annotations
 import math
 import os
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 import torch
 
@@ -42,6 +50,13 @@ _FLOPS_PER_THREAD = 2e8
 
 # Environment variables that set the thread count of torch's pool at start-up.
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+# Inference that times its chunks re-checks the count it is not using on every
+# this-many-th chunk, so that a change in load is followed within a few chunks.
+_RECHECK_EVERY = 8
+
+_T = TypeVar("_T")
+_clock = time.perf_counter  # what _TimedThreads times chunks with
 
 _local = threading.local()
 
@@ -108,3 +123,65 @@ def _thread_limit(flops_per_step: float, device) -> Iterator[None]:
         _local.caller = outer
         if torch.get_num_threads() != previous:
             torch.set_num_threads(previous)
+
+
+class _TimedThreads:
+    """Choose between one thread and the caller's count for a run of chunks, by timing.
+
+    Inference splits its rows into chunks of equal work, and each chunk's forward
+    pass is a few large operations: on an idle machine more threads compute it up to
+    twice as fast, on a busy one they can make it many times slower. No rule on the
+    size of the work gets both right, but the chunks themselves tell: the first two
+    run with each count, later chunks with the faster one (by seconds per row), and
+    every ``_RECHECK_EVERY``-th chunk with the other, so that a change in load is
+    followed. Used only for networks whose results do not depend on the thread count
+    (``AutoencoderModule.thread_invariant``), so the results stay the same whichever
+    count each chunk gets.
+    """
+
+    def __init__(self, caller: int) -> None:
+        self.counts = (1, caller)
+        self.seconds_per_row: dict[int, float] = {}
+        self.n_chunks = 0
+
+    def _next_count(self) -> int:
+        untried = [c for c in self.counts if c not in self.seconds_per_row]
+        if untried:
+            return untried[0]
+        best = min(self.counts, key=self.seconds_per_row.__getitem__)
+        if self.n_chunks % _RECHECK_EVERY == 0:
+            return self.counts[1] if best == self.counts[0] else self.counts[0]
+        return best
+
+    def run(self, n_rows: int, fn: Callable[..., _T], *args) -> _T:
+        """``fn(*args)``, the work of a chunk of ``n_rows`` rows, with the count this
+        chunk gets, timed."""
+        threads = self._next_count()
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
+        start = _clock()
+        result = fn(*args)
+        self.seconds_per_row[threads] = (_clock() - start) / max(n_rows, 1)
+        self.n_chunks += 1
+        return result
+
+
+def _run_untimed(n_rows: int, fn: Callable[..., _T], *args) -> _T:
+    return fn(*args)
+
+
+@contextmanager
+def _chunk_threads(
+    flops_per_chunk: float, device, n_chunks: int, thread_invariant: bool
+) -> Iterator[Callable[..., _T]]:
+    """Run inference chunks, each through the function this yields (``run(n_rows, fn,
+    *args)``), with the thread count :func:`_thread_limit` gives, or, for a
+    thread-invariant network over several chunks on the CPU with no count chosen by
+    the user and more than one thread available, with the count that
+    :class:`_TimedThreads` finds faster. The caller's count is restored afterwards."""
+    with _thread_limit(flops_per_chunk, device):
+        caller, chosen = _local.caller if torch.device(device).type == "cpu" else (1, True)
+        if chosen or caller < 2 or n_chunks < 2 or not thread_invariant:
+            yield _run_untimed
+        else:
+            yield _TimedThreads(caller).run

@@ -151,6 +151,13 @@ class AutoencoderModule(nn.Module):
     #: or None for any ``input_shape`` whose product is ``n_features``.
     input_axes: tuple[str, ...] | None = None
 
+    #: Whether a forward pass gives the same bits on any number of threads. Inference
+    #: then lets the timing of its chunks choose the thread count (see
+    #: ``_threads._TimedThreads``); otherwise the count follows from the network's
+    #: size alone. False unless a subclass knows: convolutions split their sums by
+    #: thread count.
+    thread_invariant: bool = False
+
     def __init__(self, sparsity: float = 0.0, contractive: float = 0.0) -> None:
         super().__init__()
         self.sparsity = sparsity
@@ -300,6 +307,9 @@ class _DenseLayers(AutoencoderModule):
     """The fully connected encoder and mirrored decoder of the dense networks."""
 
     input_axes = ()
+    # Matrix products of many rows split their work over rows, not over the sums of
+    # one output (tests/test_threads.py checks it for every dense configuration).
+    thread_invariant = True
 
     def _build_layers(
         self,

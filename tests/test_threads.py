@@ -6,10 +6,10 @@ import threading
 import numpy as np
 import pytest
 import torch
-from _shared import ESTIMATORS, SMALL
+from _shared import ESTIMATORS, SMALL, outputs
 from skorch.callbacks import Callback
 
-from sk_autoencoder import AutoencoderTransformer, _threads
+from sk_autoencoder import AutoencoderAnomalyDetector, AutoencoderTransformer, _data, _threads
 from sk_autoencoder.modules import (
     ConvolutionalAutoencoder,
     DenseAutoencoder,
@@ -176,4 +176,100 @@ def test_concurrent_fits_in_threads_each_restore_their_own_count(default_threads
         worker.join()
     assert [s.seen_ for s in seen] == [[1] * 3, [1] * 3]
     assert after == [DEFAULT, DEFAULT]
+    assert torch.get_num_threads() == DEFAULT
+
+
+def test_timed_threads_take_the_faster_count_and_follow_a_change(monkeypatch):
+    clock = [0.0]
+    cost = {1: 2.0, DEFAULT: 1.0}  # seconds per row at each count
+    monkeypatch.setattr(_threads, "_clock", lambda: clock[0])
+    used = []
+
+    def chunk():
+        used.append(torch.get_num_threads())
+        clock[0] += 10 * cost[torch.get_num_threads()]
+
+    timed = _threads._TimedThreads(DEFAULT)
+    previous = torch.get_num_threads()
+    try:
+        for _ in range(17):
+            timed.run(10, chunk)
+        # Each count once, then the faster, the other re-checked every 8th chunk.
+        assert used == [1, DEFAULT] + [DEFAULT] * 6 + [1] + [DEFAULT] * 7 + [1]
+        cost[DEFAULT] = 5.0  # the machine gets busy: many threads now lose
+        used.clear()
+        for _ in range(8):
+            timed.run(10, chunk)
+        assert used == [DEFAULT] + [1] * 6 + [DEFAULT]
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _record_counts(monkeypatch) -> list:
+    """The counts that timed inference gives its chunks, as they run."""
+    counts = []
+    run = _threads._TimedThreads.run
+
+    def recording_run(self, n_rows, fn, *args):
+        def recorded(*args):
+            counts.append(torch.get_num_threads())
+            return fn(*args)
+
+        return run(self, n_rows, recorded, *args)
+
+    monkeypatch.setattr(_threads._TimedThreads, "run", recording_run)
+    return counts
+
+
+@pytest.mark.parametrize(
+    "Estimator, params",
+    [
+        (AutoencoderTransformer, {}),
+        (AutoencoderTransformer, dict(init="random", hidden_layer_sizes=(16, 8))),
+        (AutoencoderTransformer, dict(architecture="variational")),
+        (AutoencoderAnomalyDetector, {}),
+        (AutoencoderAnomalyDetector, dict(architecture="variational")),
+    ],
+)
+def test_dense_inference_gives_the_same_bits_whatever_count_its_chunks_get(
+    Estimator, params, default_threads, monkeypatch
+):
+    # Timed inference may give each chunk another count; that is allowed only for
+    # networks whose results do not depend on it (``thread_invariant``).
+    rows = np.random.RandomState(1).normal(size=(2000, 6))
+    model = Estimator(**dict(SMALL, **params)).fit(X)
+    assert model.net_.module_.thread_invariant
+    monkeypatch.setattr(_data, "_CHUNK_ROWS", 100)
+    # Chunks alternate between the two counts, as under a load that comes and goes.
+    monkeypatch.setattr(
+        _threads._TimedThreads, "_next_count", lambda self: self.counts[self.n_chunks % 2]
+    )
+    counts = _record_counts(monkeypatch)
+    timed = outputs(model, rows)
+    assert {1, DEFAULT} <= set(counts)
+    torch.set_num_threads(1)  # chosen by the user: every chunk on one thread
+    one = outputs(model, rows)
+    torch.set_num_threads(DEFAULT)
+    for name, value in one.items():
+        np.testing.assert_array_equal(timed[name], value, err_msg=name)
+
+
+def test_convolutions_keep_the_count_of_the_policy(default_threads, monkeypatch):
+    digits = np.random.RandomState(0).uniform(size=(200, 16))
+    model = AutoencoderTransformer(
+        **SMALL, architecture="convolutional", input_shape=(1, 4, 4)
+    ).fit(digits)
+    assert not model.net_.module_.thread_invariant
+    monkeypatch.setattr(_data, "_CHUNK_ROWS", 50)
+    counts = _record_counts(monkeypatch)
+    model.transform(digits)
+    assert counts == []  # not timed: every chunk at the policy's count
+
+
+def test_timed_inference_restores_the_callers_count(default_threads, monkeypatch):
+    model = AutoencoderTransformer(**SMALL).fit(X)
+    monkeypatch.setattr(_data, "_CHUNK_ROWS", 50)
+    counts = _record_counts(monkeypatch)
+    model.transform(X)
+    assert len(counts) == 6 and counts[:2] == [1, DEFAULT]
     assert torch.get_num_threads() == DEFAULT
