@@ -3,12 +3,17 @@
 Training (the default): seconds per epoch on synthetic float32 rows (default 100,000 x
 50), network 50-64-32-8-32-64-50, batch 256, Adam, for
 
-- ``AutoencoderTransformer`` (its epoch, and its whole ``fit`` per epoch);
+- ``AutoencoderTransformer`` with ``init="random"``, the hand loop's network (its
+  epoch, and its whole ``fit`` per epoch), and its epoch at the default
+  ``init="pca"``, whose linear path beside the layers adds work;
 - the plain PyTorch loop a user would write (``torch.optim.Adam()``'s defaults), at
   torch's default thread count and on one thread;
 - the same loop with ``torch.optim.Adam(fused=True)``;
 - the FLOP limit: the epoch's FLOPs (6 per weight and row: forward and backward) at
-  the rate of a 2048 x 2048 float32 matmul measured here, on one thread and on all.
+  the rate of a 2048 x 2048 float32 matmul measured here, on one thread and on all;
+- the floors of a step at its own shapes, on one thread: its matrix products alone,
+  and the hand network's forward and backward pass and its fused Adam update, each
+  alone on one batch (a loop's step costs at least the sum of the last two).
 
 Everything runs alternately in the same process, so all see the same machine load;
 compare the ratios, not the seconds. Inference: ``transform`` and ``score_samples``
@@ -197,6 +202,37 @@ def step_matmuls_seconds(n_features: int, batch_size: int, repeats: int = 50) ->
     return with_threads(1, run)
 
 
+def step_parts_seconds(n_features: int, batch_size: int, repeats: int = 200) -> dict:
+    """One thread's seconds for the two halves of a training step of the hand-written
+    network, each alone and repeated on one batch: the forward and backward pass
+    through autograd (gradients reset to None first, as ``zero_grad`` does), and
+    ``torch.optim.Adam(fused=True)``'s update. Whatever a training loop adds, its step
+    costs at least their sum."""
+    torch.manual_seed(0)
+    model = hand_model(n_features)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
+    batch = torch.randn(batch_size, n_features)
+
+    def forward_backward():
+        optimizer.zero_grad()
+        nn.functional.mse_loss(model(batch), batch).backward()
+
+    def best_of(fn):
+        fn()  # warm-up, and gradients for the update
+        best = np.inf
+        for _ in range(3):
+            start = time.perf_counter()
+            for _ in range(repeats):
+                fn()
+            best = min(best, (time.perf_counter() - start) / repeats)
+        return best
+
+    return with_threads(
+        1,
+        lambda: {"forward+backward": best_of(forward_backward), "update": best_of(optimizer.step)},
+    )
+
+
 def epoch_flops(n_rows: int, n_features: int) -> float:
     """Forward and backward FLOPs of one epoch: 6 per weight and row."""
     n_weights = sum(p.numel() for p in hand_model(n_features).parameters())
@@ -222,21 +258,29 @@ def bench_training(args) -> object:
     times: dict[str, list[float]] = {name: [] for name in runs}
     losses: dict[str, list[float]] = {name: [] for name in runs}
     ours_epoch, ours_wall, ours_loss = [], [], []
+    default_epoch, default_loss = [], []
     rates: dict[int, list[float]] = {1: [], ALL_THREADS: []}
     matmuls: list[float] = []
+    parts: dict[str, list[float]] = {"forward+backward": [], "update": []}
     ae = None
     for r in range(args.repeats):
         for threads in rates:
             rates[threads].append(matmul_rate(threads))
         matmuls.append(step_matmuls_seconds(args.features, args.batch_size))
+        for part, seconds in step_parts_seconds(args.features, args.batch_size).items():
+            parts[part].append(seconds)
         for name, run in runs.items():
             durations, loss = run(r)
             times[name] += durations
             losses[name].append(loss)
-        ae, durations, wall, loss = ours(X, args.epochs, args.batch_size, r)
+        # The hand loop's network: init="random" (init="pca" adds a linear path).
+        ae, durations, wall, loss = ours(X, args.epochs, args.batch_size, r, init="random")
         ours_epoch += durations
         ours_wall.append(wall)
         ours_loss.append(loss)
+        _, durations, _, loss = ours(X, args.epochs, args.batch_size, r)
+        default_epoch += durations
+        default_loss.append(loss)
     base = statistics.median(times["hand loop, torch.optim.Adam()"])
     rows = [
         (name, statistics.median(t), statistics.median(losses[name])) for name, t in times.items()
@@ -248,6 +292,11 @@ def bench_training(args) -> object:
             statistics.median(ours_loss),
         ),
         ("AutoencoderTransformer, fit wall / epochs", statistics.median(ours_wall), None),
+        (
+            'same, init="pca" (default: + linear path)',
+            statistics.median(default_epoch),
+            statistics.median(default_loss),
+        ),
     ]
     rows += [
         (
@@ -262,6 +311,14 @@ def bench_training(args) -> object:
     rows.append(
         ("the step's matrix products alone, 1 thread", n_steps * statistics.median(matmuls), None)
     )
+    rows += [
+        (
+            f"hand network's {part} alone, 1 thread",
+            n_steps * statistics.median(seconds),
+            None,
+        )
+        for part, seconds in parts.items()
+    ]
     print(
         f"training: {args.rows} x {args.features} float32 rows, net {args.features}-64-32-8-"
         f"32-64-{args.features} ({flops / 1e9:.2f} GFLOP per epoch), batch {args.batch_size}, "
