@@ -20,7 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator
-from sklearn.utils import check_random_state
+from sklearn.utils import assert_all_finite, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.callbacks import Callback, PrintLog
@@ -194,12 +194,19 @@ class _BaseAutoencoder(BaseEstimator):
             X,
             accept_sparse=("csr", "csc"),
             dtype=(np.float64, np.float32),
-            ensure_all_finite="allow-nan",
+            ensure_all_finite=False,  # checked below, in one pass for the common case
             reset=reset,
         )
         if sp.issparse(X) and X.format != "csr":
             X = X.tocsr()  # batches are row slices
-        _check_missing(X, columns=reset)
+        values = X.data if sp.issparse(X) else X
+        if not _data._finite_sum(values):
+            # An entry is missing or infinite (or the sum overflowed): scikit-learn's
+            # error for an infinity, then the rows and columns with nothing observed.
+            assert_all_finite(
+                values, allow_nan=True, estimator_name=type(self).__name__, input_name="X"
+            )
+            _check_missing(X, columns=reset)
         return X
 
     def _weighted_rows(self, X, sample_weight):

@@ -66,6 +66,21 @@ def _has_nan(X) -> bool:
     )
 
 
+def _finite_sum(X) -> bool:
+    """Whether the sum of the entries of the array ``X`` is finite, which proves every
+    entry finite (no NaN, no infinity) in one pass. A sum that is not finite proves
+    nothing (finite entries can overflow it): the caller then checks entry by entry.
+
+    Summed by torch, on its threads, where it can take the memory as it is; by numpy
+    otherwise (read-only or negatively strided arrays)."""
+    if X.size == 0:
+        return True
+    if X.flags.writeable and all(stride >= 0 for stride in X.strides):
+        return bool(torch.isfinite(torch.from_numpy(X).sum()))
+    with np.errstate(over="ignore", invalid="ignore"):
+        return bool(np.isfinite(X.sum()))
+
+
 def _network_input(batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
     """What the network sees of a batch of scaled rows, and which entries are observed.
 

@@ -51,8 +51,8 @@ _FLOPS_PER_THREAD = 2e8
 # Environment variables that set the thread count of torch's pool at start-up.
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
-# Inference that times its chunks re-checks the count it is not using on every
-# this-many-th chunk, so that a change in load is followed within a few chunks.
+# Inference that times its chunks first re-checks the count it is not using after
+# this many chunks (then after twice as many each time nothing changed).
 _RECHECK_EVERY = 8
 
 _T = TypeVar("_T")
@@ -133,8 +133,11 @@ class _TimedThreads:
     twice as fast, on a busy one they can make it many times slower. No rule on the
     size of the work gets both right, but the chunks themselves tell: the first two
     run with each count, later chunks with the faster one (by seconds per row), and
-    every ``_RECHECK_EVERY``-th chunk with the other, so that a change in load is
-    followed. Used only for networks whose results do not depend on the thread count
+    now and then one with the other, so that a change in load is followed: after
+    ``_RECHECK_EVERY`` chunks, then after twice as many each time the faster count
+    stays the faster, back to ``_RECHECK_EVERY`` when it changes (so the chunks spent
+    on the slower count grow with the logarithm of their number). Used only for
+    networks whose results do not depend on the thread count
     (``AutoencoderModule.thread_invariant``), so the results stay the same whichever
     count each chunk gets.
     """
@@ -143,13 +146,22 @@ class _TimedThreads:
         self.counts = (1, caller)
         self.seconds_per_row: dict[int, float] = {}
         self.n_chunks = 0
+        self.interval = _RECHECK_EVERY
+        self.next_check = _RECHECK_EVERY
+        self.best: int | None = None
 
     def _next_count(self) -> int:
         untried = [c for c in self.counts if c not in self.seconds_per_row]
         if untried:
             return untried[0]
         best = min(self.counts, key=self.seconds_per_row.__getitem__)
-        if self.n_chunks % _RECHECK_EVERY == 0:
+        if self.best is not None and best != self.best:
+            self.interval = _RECHECK_EVERY  # the load changed: watch it closely again
+            self.next_check = self.n_chunks + self.interval
+        self.best = best
+        if self.n_chunks >= self.next_check:
+            self.interval *= 2
+            self.next_check = self.n_chunks + self.interval
             return self.counts[1] if best == self.counts[0] else self.counts[0]
         return best
 

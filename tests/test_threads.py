@@ -192,15 +192,17 @@ def test_timed_threads_take_the_faster_count_and_follow_a_change(monkeypatch):
     timed = _threads._TimedThreads(DEFAULT)
     previous = torch.get_num_threads()
     try:
-        for _ in range(17):
+        for _ in range(25):
             timed.run(10, chunk)
-        # Each count once, then the faster, the other re-checked every 8th chunk.
-        assert used == [1, DEFAULT] + [DEFAULT] * 6 + [1] + [DEFAULT] * 7 + [1]
+        # Each count once, then the faster; the other re-checked after 8 chunks, then
+        # after 16 more (twice as many) since nothing changed.
+        assert used == [1, DEFAULT] + [DEFAULT] * 6 + [1] + [DEFAULT] * 15 + [1]
         cost[DEFAULT] = 5.0  # the machine gets busy: many threads now lose
         used.clear()
-        for _ in range(8):
+        for _ in range(10):
             timed.run(10, chunk)
-        assert used == [DEFAULT] + [1] * 6 + [DEFAULT]
+        # One slow chunk shows it; the other count takes over, re-checked after 8.
+        assert used == [DEFAULT] + [1] * 8 + [DEFAULT]
     finally:
         torch.set_num_threads(previous)
 
