@@ -577,11 +577,17 @@ class _BaseAutoencoder(BaseEstimator):
     def _make_callbacks(self) -> list:
         quiet = self.verbose < 2
         monitor = "valid_loss" if self.early_stopping else "train_loss"
+        # Only where the objective is the error (no noise), after early stopping's
+        # restore (so appended below it).
+        keeps_start = self._starts_from_pca() and not self.noise
         callbacks: list = [
             # First, so that its epoch end runs before EarlyStopping stops training
             # (EarlyStopping stops it by raising KeyboardInterrupt).
             ("interrupt_guard", _InterruptGuard(monitor)),
-            ("divergence_check", _DivergenceCheck(self.learning_rate, self.loss)),
+            (
+                "divergence_check",
+                _DivergenceCheck(self.learning_rate, self.loss, start_judged=keeps_start),
+            ),
             *self._schedule_callbacks(monitor),
         ]
         # A cosine schedule sets the budget itself: stopping when the training loss
@@ -597,8 +603,7 @@ class _BaseAutoencoder(BaseEstimator):
                 sink=_noop if quiet else print,
             )
             callbacks.append(("early_stopping", stopping))
-        if self._starts_from_pca() and not self.noise:
-            # After early stopping's restore; only where the objective is the error.
+        if keeps_start:
             callbacks.append(("keep_better_start", _KeepBetterStart(self.loss)))
         if self.verbose == 1:
             callbacks.append(("progress_bar", _EpochProgressBar()))

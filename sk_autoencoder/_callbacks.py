@@ -130,7 +130,10 @@ class _DivergenceCheck(Callback):
     times the reference loss for ``_DIVERGENCE_PATIENCE`` epochs in a row, or in the
     last epoch of the call. A last epoch more than ``_POOR_FIT_FACTOR`` times the
     reference warns (``ConvergenceWarning``): the network ends far worse than one that
-    learnt nothing.
+    learnt nothing. Not in a fresh fit with ``start_judged=True``, which the
+    estimators pass when :class:`_KeepBetterStart` judges the end: it keeps the PCA
+    start, which is no worse than learning nothing, wherever training ended worse
+    than that start, so the warning would describe weights that are not kept.
 
     The reference is the larger of the loss of the first batch of the call (computed
     before any optimiser step: the untrained network, penalties included) and the
@@ -140,9 +143,10 @@ class _DivergenceCheck(Callback):
     gallery stay below 2.2 times the reference in every epoch.
     """
 
-    def __init__(self, learning_rate: float, loss: str) -> None:
+    def __init__(self, learning_rate: float, loss: str, start_judged: bool = False) -> None:
         self.learning_rate = learning_rate
         self.loss = loss
+        self.start_judged = start_judged
 
     def on_train_begin(self, net, X=None, **kwargs):
         self.first_epoch_ = len(net.history)  # history rows of earlier calls
@@ -191,7 +195,7 @@ class _DivergenceCheck(Callback):
             )
 
     def on_train_end(self, net, **kwargs):
-        if len(net.history) <= self.first_epoch_:
+        if len(net.history) <= self.first_epoch_ or (self.start_judged and not self.first_epoch_):
             return
         loss = net.history[-1, "train_loss"]
         if loss > _POOR_FIT_FACTOR * self.reference_:

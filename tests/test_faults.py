@@ -249,6 +249,36 @@ def test_network_worse_than_the_mean_at_the_end_warns(normal_rows):
     assert model.loss_curve_[-1] == pytest.approx(14.4, rel=0.01)
 
 
+def test_no_poor_fit_warning_where_the_pca_start_is_kept(normal_rows):
+    # As above, from a PCA start: training ends as badly, the start comes back, and a
+    # warning about the weights that were replaced would mislead.
+    # (At Adam's rate 1 it diverges; at 0.7 the loss goes 0.6, 4.5, ..., 2.9, 32.)
+    params = dict(
+        hidden_layer_sizes=(8,),
+        max_epochs=8,
+        learning_rate=0.7,
+        random_state=0,
+        **dict(POOR_FIT_START, init="pca"),
+    )
+    model = AutoencoderTransformer(**params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model.fit(normal_rows)
+    assert model.loss_curve_[-1] > 10  # the last epoch was as bad ...
+    start = AutoencoderTransformer(**dict(params, max_epochs=1, learning_rate=1e-12))
+    start.fit(normal_rows)  # ... and the network kept is the PCA start
+    np.testing.assert_allclose(model.transform(normal_rows), start.transform(normal_rows))
+    # Continued training (history from an earlier call) has no start to go back to:
+    # there the same end still warns.
+    check = _DivergenceCheck(0.7, "mse", start_judged=True)
+    check.reference_ = 1.0
+    check.first_epoch_ = 0
+    check.on_train_end(model.net_)  # a fresh fit: silent
+    check.first_epoch_ = 3
+    with pytest.warns(ConvergenceWarning, match="ended with a loss of 32"):
+        check.on_train_end(model.net_)
+
+
 def test_reference_is_the_untrained_loss_or_the_mean_predictor(normal_rows):
     model = AutoencoderTransformer(hidden_layer_sizes=(8,), max_epochs=1, random_state=0)
     model.fit(normal_rows)
