@@ -542,14 +542,22 @@ class _BaseAutoencoder(BaseEstimator):
         """Show the module the scaled rows it is about to train on: the built-in
         networks record their range (a fresh network exactly theirs, a continued one
         widens it), and ``init="pca"`` starts a fresh network's linear path at PCA's
-        solution."""
+        solution, the rows weighted by their sample weights."""
         observe = getattr(module, "observe_input_range", None)
         if observe is not None:
             for i, rows in enumerate(_module_rows(dataset)):
                 observe(rows, reset=fresh and i == 0)
         if fresh and self.init == "pca" and getattr(module, "linear_path", True):
             init_linear_path = getattr(module, "init_linear_path", None)
-            if init_linear_path is not None:
+            if init_linear_path is None:
+                return
+            weights = getattr(dataset, "weights", None)
+            if (
+                weights is not None
+                and "sample_weight" in inspect.signature(init_linear_path).parameters
+            ):
+                init_linear_path(_module_rows(dataset), sample_weight=weights)
+            else:
                 init_linear_path(_module_rows(dataset))
 
     def _record_training(self, net: AutoencoderNet, n_kept: int = 0) -> None:

@@ -225,21 +225,25 @@ def _check_finite_weights(module: torch.nn.Module) -> None:
 # ------------------------------------------------------------- keep the start
 def _mean_loss(module: torch.nn.Module, dataset, loss: str) -> float:
     """Mean reconstruction loss of ``module`` over the observed entries of a training
-    dataset's rows, in eval mode (the network sees missing entries as the training
-    batches show them)."""
+    dataset's rows, each row counting with its sample weight, in eval mode (the
+    network sees missing entries as the training batches show them)."""
     was_training = module.training
     module.eval()
-    total, count = 0.0, 0
+    weights = getattr(dataset, "weights", None)
+    total, count, start = 0.0, 0.0, 0
     with torch.no_grad():
         for chunk in dataset.chunks():
             rows, observed = _network_input(chunk)
-            errors = _elementwise_loss(module(rows)[0], rows, loss)
-            if observed is not None:
-                errors = errors[observed]
-            total += float(errors.double().sum())
-            count += errors.numel()
+            errors = _elementwise_loss(module(rows)[0], rows, loss).double()
+            counted = torch.ones_like(errors) if observed is None else observed.double()
+            if weights is not None:
+                counted = counted * weights[start : start + len(chunk), None].to(errors)
+            start += len(chunk)
+            # Missing entries' errors are NaN-free here (input filled), but not counted.
+            total += float((errors * counted).sum())
+            count += float(counted.sum())
     module.train(was_training)
-    return total / max(count, 1)
+    return total / max(count, 1e-300)
 
 
 class _KeepBetterStart(Callback):

@@ -42,8 +42,8 @@ n_components : int, default={n_components}
         ``contractive``, whose objective is not the reconstruction error alone. The
         linear path carries rows outside the training range the way PCA would; the
         hidden layers see the input and the code clipped to their training ranges.
-        The start and the comparison with it do not use ``sample_weight`` (training
-        does), and see missing entries as the network does.
+        The start and the comparison with it weigh the rows by ``sample_weight`` as
+        training does, and see missing entries as the network does.
         ``"random"``: PyTorch's random initialisation of the network alone. Other
         architectures always start at random; a custom ``module`` with an
         ``init_linear_path(X)`` method is given the scaled training rows with

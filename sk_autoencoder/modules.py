@@ -19,7 +19,8 @@ training net never need to know which network they hold:
   their hidden layers to those ranges (:meth:`AutoencoderModule.clip_input`,
   :meth:`AutoencoderModule.clip_code`);
 - ``init_linear_path(X)`` (optional) is called once, on the scaled training rows,
-  when a fresh network is trained with ``init="pca"``.
+  when a fresh network is trained with ``init="pca"``; with the rows' weights as
+  ``sample_weight=`` too, if the fit is weighted and the method takes that argument.
 
 A custom network written to this protocol can be passed to the estimators as
 ``module=MyNetwork`` (the class, not an instance). The estimator constructs it as
@@ -460,7 +461,7 @@ class DenseAutoencoder(_DenseLayers):
         return self.output_activation(out)
 
     @torch.no_grad()
-    def init_linear_path(self, X: torch.Tensor) -> None:
+    def init_linear_path(self, X: torch.Tensor, sample_weight: torch.Tensor | None = None) -> None:
         """Set the linear path to PCA's solution of ``X``.
 
         The encoder's map becomes the projection on the ``n_components`` leading
@@ -474,11 +475,13 @@ class DenseAutoencoder(_DenseLayers):
         ----------
         X : Tensor of shape (n_samples, n_features) or iterable of Tensor
             Scaled training rows, or chunks of them (read once).
+        sample_weight : Tensor of shape (n_samples,), default=None
+            Weight of each row (a row of weight 2 counts as two copies of it).
         """
         if not self.linear_path:
             raise ValueError("init_linear_path needs a network built with linear_path=True.")
         n_components = self.encoder_linear.out_features
-        mean, axes = _principal_axes(X, n_components)
+        mean, axes = _principal_axes(X, n_components, sample_weight)
         weight = self.encoder_linear.weight
         axes = axes.to(weight)
         self.encoder_linear.weight.copy_(axes)
@@ -487,23 +490,34 @@ class DenseAutoencoder(_DenseLayers):
         self.decoder_linear.bias.copy_(mean.to(weight))
 
 
-def _principal_axes(X, n_components: int) -> tuple[torch.Tensor, torch.Tensor]:
+def _principal_axes(
+    X, n_components: int, sample_weight: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean and the ``n_components`` leading principal axes (rows) of the rows ``X``
-    (a tensor, or an iterable of row chunks read once), in float64.
+    (a tensor, or an iterable of row chunks read once), in float64, each row
+    counting ``sample_weight`` times (all once if None).
 
     Axes beyond the rank of ``X`` (more components than features or rows) are
     zero, so their codes are zero."""
     chunks = X.split(_CHUNK_ROWS) if isinstance(X, torch.Tensor) else X
     total = gram = None
-    n_rows = 0
+    n_rows = 0.0
+    start = 0
     for chunk in chunks:
         chunk = chunk.double()
         if total is None:
             total = chunk.new_zeros(chunk.shape[1])
             gram = chunk.new_zeros((chunk.shape[1], chunk.shape[1]))
-        total += chunk.sum(dim=0)
-        gram += chunk.T @ chunk
-        n_rows += len(chunk)
+        if sample_weight is None:
+            weighted = chunk
+            n_rows += len(chunk)
+        else:
+            w = sample_weight[start : start + len(chunk)].to(chunk)
+            weighted = chunk * w[:, None]
+            n_rows += float(w.sum())
+        start += len(chunk)
+        total += weighted.sum(dim=0)
+        gram += weighted.T @ chunk
     n_features = total.shape[0]
     mean = total / max(n_rows, 1)
     # One pass over the rows: the scaled rows are centred or near it, so the

@@ -10,6 +10,7 @@ from sklearn.preprocessing import MinMaxScaler, StandardScaler
 from skorch.callbacks import Callback
 
 from sk_autoencoder import AutoencoderAnomalyDetector, AutoencoderTransformer
+from sk_autoencoder._callbacks import _mean_loss
 from sk_autoencoder._weights import _weighted_percentile
 
 
@@ -43,7 +44,9 @@ def test_integer_weights_are_repeated_rows(Estimator, table):
     batches they agree in expectation only (the batches differ)."""
     X, weights = table
     repeated = np.repeat(X, weights.astype(int), axis=0)
-    # A random start: init="pca" computes its start without the weights.
+    # A random start: from a PCA start the hidden layers' last weights are zero, and
+    # Adam turns the rounding-level differences of the first gradients into full steps
+    # (the start itself is checked in the next test).
     params = dict(
         SMALL_NET, max_epochs=20, n_iter_no_change=20, batch_size=len(repeated), init="random"
     )
@@ -83,6 +86,28 @@ def test_integer_weights_are_repeated_rows(Estimator, table):
         terms = np.repeat((errors / median).mean(axis=1), weights.astype(int))
         typical = np.percentile(terms, 50, method="averaged_inverted_cdf")
         np.testing.assert_allclose(weighted.feature_error_scale_, median * typical, rtol=1e-6)
+
+
+def test_pca_start_and_its_comparison_weigh_rows_as_repetition(table):
+    X, weights = table
+    repeated = np.repeat(X, weights.astype(int), axis=0)
+    start = dict(SMALL_NET, max_epochs=1, learning_rate=1e-12, init="pca")
+    weighted = AutoencoderTransformer(**start).fit(X, sample_weight=weights)
+    reference = AutoencoderTransformer(**start).fit(repeated)
+    expected = reference.net_.module_.state_dict()
+    for name, value in weighted.net_.module_.state_dict().items():
+        if "linear" in name:  # the PCA start: weighted mean and covariance
+            np.testing.assert_allclose(value, expected[name], atol=1e-6, err_msg=name)
+    # _KeepBetterStart's loss: the weighted mean of the rows' errors.
+    module = weighted.net_.module_
+    kept, relative = weighted._weighted_rows(X, weights)
+    losses = [
+        _mean_loss(module, weighted._training_dataset(rows, w, "cpu"), "mse")
+        for rows, w in ((kept, relative), (repeated, None))
+    ]
+    np.testing.assert_allclose(losses[0], losses[1], rtol=1e-6)
+    unweighted = _mean_loss(module, weighted._training_dataset(kept, None, "cpu"), "mse")
+    assert not np.isclose(unweighted, losses[1], rtol=1e-3)
 
 
 def test_weighted_percentile_matches_repetition():
