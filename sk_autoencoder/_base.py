@@ -406,6 +406,7 @@ class _BaseAutoencoder(BaseEstimator):
         """
         self._check_same_network()
         net = self.net_
+        self._apply_training_settings(net, len(dataset))
         n_done = len(net.history)
         seed = self._continuation_seed()
         weights = _snapshot(net.module_.state_dict())
@@ -433,11 +434,18 @@ class _BaseAutoencoder(BaseEstimator):
             changed.append("preprocessing")
         if (net.train_split is not None) != bool(self.early_stopping):
             changed.append("early_stopping")
+        # The optimiser's state belongs to its class; the schedule is a callback of
+        # the fitted net (the other settings of how to train carry over).
+        if net.optimizer is not _optimizer_class(self.optimizer):
+            changed.append("optimizer")
+        schedule = dict(net.callbacks_).get("learning_rate_schedule")
+        if (schedule.schedule if schedule else "constant") != self.learning_rate_schedule:
+            changed.append("learning_rate_schedule")
         if changed:
             raise ValueError(
                 "Cannot continue training (warm_start=True or partial_fit) after changing "
-                f"parameters that define the fitted network: {', '.join(changed)}. Set "
-                "them back, or fit a new network with warm_start=False."
+                f"parameters that the fitted network was built with: {', '.join(changed)}. "
+                "Set them back, or fit a new network with warm_start=False."
             )
 
     def _fit_scaler(self, X, weights: np.ndarray | None = None) -> None:
@@ -478,7 +486,7 @@ class _BaseAutoencoder(BaseEstimator):
         """
         n_samples, n_features = shape
         generator = torch.Generator().manual_seed(seed)
-        batch_size = min(200, n_samples) if self.batch_size == "auto" else self.batch_size
+        batch_size = self._resolved_batch_size(n_samples)
         module_cls, module_kwargs = self._module_spec(n_features)
         return AutoencoderNet(
             module=module_cls,
@@ -508,6 +516,31 @@ class _BaseAutoencoder(BaseEstimator):
             noise_generator=torch.Generator().manual_seed(seed + 1),
             **{f"module__{k}": v for k, v in module_kwargs.items()},
         )
+
+    def _resolved_batch_size(self, n_samples: int) -> int:
+        return min(200, n_samples) if self.batch_size == "auto" else self.batch_size
+
+    def _apply_training_settings(self, net: AutoencoderNet, n_samples: int) -> None:
+        """Give a fitted net the estimator's current settings of how to train (rate,
+        weight decay, batch size, noise, patience), as scikit-learn's ``warm_start``
+        does: a continuation trains with the parameters set now, not those of the
+        first fit. The optimiser's state (Adam's moments) is kept."""
+        net.lr = self.learning_rate
+        for group in net.optimizer_.param_groups:
+            group["lr"] = self.learning_rate
+            group["weight_decay"] = self.weight_decay
+        net.batch_size = self._resolved_batch_size(n_samples)
+        net.noise, net.noise_type = self.noise, self.noise_type
+        callbacks = dict(net.callbacks_)
+        callbacks["divergence_check"].learning_rate = self.learning_rate
+        schedule = callbacks.get("learning_rate_schedule")
+        if schedule is not None:
+            schedule.learning_rate = self.learning_rate
+            schedule.patience = max(1, self.n_iter_no_change // 2)
+            schedule.tol = self.tol
+        stopping = callbacks.get("early_stopping")
+        if stopping is not None:
+            stopping.patience, stopping.threshold = self.n_iter_no_change, self.tol
 
     def _train(self, net: AutoencoderNet, dataset, seed: int, *, partial: bool = False) -> None:
         """Train ``net`` on a training dataset, then record it and its history.

@@ -234,12 +234,15 @@ n_components : int, default={n_components}
         If True, ``fit`` on a fitted estimator continues training its network
         (weights and optimiser state) for ``max_epochs`` more epochs, keeping the
         fitted scaling, instead of starting a new network; ``n_iter_`` and
-        ``loss_curve_`` keep accumulating. The parameters that define the network
-        (its architecture, ``loss``, ``preprocessing``, ``early_stopping``) must be
-        unchanged, or ``fit`` raises a ValueError; the optimiser settings
-        (``optimizer``, ``learning_rate``, ``weight_decay``, ``batch_size``) of the
-        first fit stay in force. As in
-        :class:`~sklearn.neural_network.MLPRegressor`.
+        ``loss_curve_`` keep accumulating. The parameters the network was built
+        with (its architecture, ``loss``, ``preprocessing``, ``early_stopping``,
+        ``optimizer``, ``learning_rate_schedule``) must be unchanged, or ``fit``
+        raises a ValueError; the settings of how to train (``learning_rate``,
+        ``weight_decay``, ``batch_size``, ``noise``, ``noise_type``,
+        ``n_iter_no_change``, ``tol``) are those set now, as in
+        :class:`~sklearn.neural_network.MLPRegressor`, while the optimiser's state
+        (Adam's moment estimates) carries over. ``partial_fit`` continues the same
+        way.
 
     partial_fit_epochs : int, default=1
         Epochs (passes over the chunk) that each ``partial_fit`` call trains."""

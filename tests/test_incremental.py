@@ -68,7 +68,8 @@ def test_first_chunk_sets_width_and_auto_batch_size(cls):
     assert est.n_features_in_ == X.shape[1]
     assert est.net_.batch_size == 30  # min(200, rows of the first chunk)
     est.partial_fit(X[30:])
-    assert est.net_.batch_size == 30
+    # Resolved again for every call, as MLPRegressor's partial_fit does.
+    assert est.net_.batch_size == min(200, len(X) - 30) != 30
 
 
 @pytest.mark.parametrize("cls", ESTIMATORS)
@@ -167,6 +168,8 @@ def test_warm_start_false_reinitialises(cls):
         (dict(hidden_layer_sizes=(4,)), "hidden_layer_sizes"),
         (dict(preprocessing="minmax"), "preprocessing"),
         (dict(early_stopping=True), "early_stopping"),
+        (dict(optimizer="sgd"), "optimizer"),
+        (dict(learning_rate_schedule="plateau"), "learning_rate_schedule"),
     ],
 )
 def test_continuing_after_changing_the_network_is_refused(cls, change, name):
@@ -174,9 +177,9 @@ def test_continuing_after_changing_the_network_is_refused(cls, change, name):
     est = cls(max_epochs=2, warm_start=True, **SMALL_BATCHES).fit(X)
     curve = list(est.loss_curve_)
     est.set_params(**change)
-    with pytest.raises(ValueError, match=f"define the fitted network: {name}"):
+    with pytest.raises(ValueError, match=f"network was built with: {name}"):
         est.fit(X)
-    with pytest.raises(ValueError, match=f"define the fitted network: {name}"):
+    with pytest.raises(ValueError, match=f"network was built with: {name}"):
         est.partial_fit(X)
     assert est.loss_curve_ == curve
 
@@ -262,3 +265,24 @@ def test_import_does_not_import_dask():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+@pytest.mark.parametrize("continue_", ["warm_start", "partial_fit"])
+def test_continuing_trains_with_the_settings_set_now(cls, continue_):
+    # As MLPRegressor's warm start: a new learning rate, weight decay and batch size
+    # apply to the epochs that follow (they had silently kept the first fit's).
+    X = make_data()
+    fitted = {}
+    for rate in (1e-12, 1e-2):
+        est = cls(max_epochs=2, partial_fit_epochs=2, **SMALL_BATCHES).fit(X)
+        before = est.transform(X) if hasattr(est, "transform") else est.score_samples(X)
+        est.set_params(learning_rate=rate, weight_decay=0.5, batch_size=7, warm_start=True)
+        est.fit(X) if continue_ == "warm_start" else est.partial_fit(X)
+        after = est.transform(X) if hasattr(est, "transform") else est.score_samples(X)
+        fitted[rate] = np.abs(after - before).max()
+        net = est.net_
+        assert net.batch_size == 7
+        assert all(g["weight_decay"] == 0.5 for g in net.optimizer_.param_groups)
+        assert net.history[-1, "lr"] <= rate if "lr" in net.history[-1] else net.lr == rate
+    assert fitted[1e-12] < 1e-6 < fitted[1e-2]
