@@ -57,6 +57,13 @@ class _Snapshots(Callback):
         self.valid_ = dataset_valid
 
 
+def _validation_loss(model, snapshots) -> float:
+    """The fitted network's loss on the validation rows the snapshots saw."""
+    Xv = snapshots.valid_.X
+    with torch.inference_mode():
+        return F.mse_loss(model.net_.module_(Xv)[0], Xv).item()
+
+
 def _assert_weights(module, state):
     for name, value in module.state_dict().items():
         if name in ("code_low", "code_high"):
@@ -148,9 +155,7 @@ def test_early_stopping_restores_best_weights(X):
     assert model.best_validation_score_ == -valid_losses[best]
     _assert_weights(model.net_.module_, snapshots.states_[best + 1])
     # The restored network's loss on the validation rows is the best recorded one.
-    Xv = snapshots.valid_.X
-    with torch.inference_mode():
-        loss = F.mse_loss(model.net_.module_(Xv)[0], Xv).item()
+    loss = _validation_loss(model, snapshots)
     np.testing.assert_allclose(loss, valid_losses[best], rtol=1e-5)
     assert not np.isclose(loss, valid_losses[-1], rtol=1e-3)
 
@@ -175,9 +180,7 @@ def test_early_stopping_restores_the_best_epoch_however_small_its_lead(X):
     best = int(np.argmin(valid_losses))
     assert best > 0 and valid_losses[best] < valid_losses[0]
     # The network kept is the best epoch's: its loss on the validation rows.
-    Xv = snapshots.valid_.X
-    with torch.inference_mode():
-        loss = F.mse_loss(model.net_.module_(Xv)[0], Xv).item()
+    loss = _validation_loss(model, snapshots)
     np.testing.assert_allclose(loss, valid_losses[best], rtol=1e-5)
 
 
