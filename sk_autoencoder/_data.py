@@ -66,16 +66,22 @@ def _has_nan(X) -> bool:
     )
 
 
+def _torch_can_share(X: np.ndarray) -> bool:
+    """Whether ``torch.from_numpy`` takes the array's memory as it is: it refuses
+    read-only memory (with a warning) and negative strides (with an error)."""
+    return X.flags.writeable and all(stride >= 0 for stride in X.strides)
+
+
 def _finite_sum(X) -> bool:
     """Whether the sum of the entries of the array ``X`` is finite, which proves every
     entry finite (no NaN, no infinity) in one pass. A sum that is not finite proves
     nothing (finite entries can overflow it): the caller then checks entry by entry.
 
     Summed by torch, on its threads, where it can take the memory as it is; by numpy
-    otherwise (read-only or negatively strided arrays)."""
+    otherwise."""
     if X.size == 0:
         return True
-    if X.flags.writeable and all(stride >= 0 for stride in X.strides):
+    if _torch_can_share(X):
         return bool(torch.isfinite(torch.from_numpy(X).sum()))
     with np.errstate(over="ignore", invalid="ignore"):
         return bool(np.isfinite(X.sum()))

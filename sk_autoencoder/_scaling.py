@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from . import _data
@@ -311,19 +312,11 @@ def _scale_in_float32(rows: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndar
         return None
     if (np.abs(a32) < np.finfo(np.float32).tiny).any():
         return None
-    if rows.flags.writeable:
-        # One pass in torch (a fused multiply-add) where numpy takes two. Imported
-        # here: GlobalScaler, in this module, is usable without torch.
-        import torch
-
-        a_t, b_t = torch.from_numpy(a32), torch.from_numpy(b32)
-        scaled = torch.addcmul(b_t, torch.from_numpy(rows), a_t)
-        out, total = scaled.numpy(), float(scaled.sum())
-    else:  # torch does not take read-only memory
-        with np.errstate(over="ignore", invalid="ignore"):
-            out = rows * a32
-            out += b32
-            total = out.sum()
+    if not _data._torch_can_share(rows):
+        rows = np.array(rows)  # a copy torch takes: every layout scales to the same bits
+    # One pass in torch (a fused multiply-add, one rounding) where numpy takes two.
+    scaled = torch.addcmul(torch.from_numpy(b32), torch.from_numpy(rows), torch.from_numpy(a32))
+    out, total = scaled.numpy(), float(scaled.sum())
     # One fast reduction; an overflow (or a sum of huge finite values) makes it
     # non-finite, and the float64 path then decides. Missing entries (NaN) make it
     # NaN too: then only an infinity counts.

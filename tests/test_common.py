@@ -379,3 +379,23 @@ def test_user_callbacks_are_called(Estimator, digits):
     assert counters[0].epochs == 3
     with pytest.raises(ValueError, match="callbacks must hold skorch Callback"):
         Estimator(callbacks=["nope"], **FAST).fit(X_train)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_any_memory_layout_gives_the_same_outputs(Estimator, dtype):
+    # Inference hands rows to torch without copying where it can: views with negative
+    # strides, Fortran order and read-only memory must give what a plain copy gives.
+    X = np.random.RandomState(0).normal(size=(80, 6)).astype(dtype)
+    model = Estimator(**TINY).fit(X)
+    read_only = X.copy()
+    read_only.setflags(write=False)
+    for rows, plain in [
+        (X[::-1], X[::-1].copy()),
+        (X[:, ::-1], X[:, ::-1].copy()),
+        (np.asfortranarray(X), X),
+        (read_only, X),
+    ]:
+        expected = outputs(model, plain)
+        for name, value in outputs(model, rows).items():
+            np.testing.assert_array_equal(value, expected[name], err_msg=name)
