@@ -519,7 +519,8 @@ def _principal_axes(
         total += weighted.sum(dim=0)
         gram += weighted.T @ chunk
     n_features = total.shape[0]
-    mean = total / max(n_rows, 1)
+    # Weights need not sum to 1 or more: only an empty table has no mean.
+    mean = total / n_rows if n_rows > 0 else total
     # One pass over the rows: the scaled rows are centred or near it, so the
     # cancellation in X'X - n m m' costs little precision in float64.
     cov = gram - n_rows * torch.outer(mean, mean)

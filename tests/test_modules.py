@@ -101,6 +101,22 @@ def test_linear_path_starts_at_pca_and_handles_more_components_than_features():
         DenseAutoencoder(6, 2).init_linear_path(X)
 
 
+def test_weighted_linear_path_is_pca_of_repeated_rows_whatever_the_weights_scale():
+    import torch
+
+    rng = np.random.RandomState(0)
+    X = torch.from_numpy(rng.normal(size=(40, 5)) @ rng.normal(size=(5, 5)) + 3)
+    counts = torch.from_numpy(rng.randint(1, 4, size=40)).double()
+    repeated = DenseAutoencoder(5, 2, hidden_layer_sizes=(), linear_path=True).double()
+    repeated.init_linear_path(X.repeat_interleave(counts.long(), dim=0))
+    # Weights are relative: scaled so that they sum to far below one, the same start.
+    for scale in (1.0, 1e-3 / counts.sum()):
+        weighted = DenseAutoencoder(5, 2, hidden_layer_sizes=(), linear_path=True).double()
+        weighted.init_linear_path(X, sample_weight=counts * scale)
+        for name, value in repeated.state_dict().items():
+            torch.testing.assert_close(weighted.state_dict()[name], value, msg=name)
+
+
 def test_input_and_code_ranges_clip_the_hidden_layers_only():
     import torch
 
