@@ -51,16 +51,16 @@ def _row_chunks(X):
 def _has_nan(X) -> bool:
     """Whether ``X`` (an ndarray, a scipy sparse matrix or a tensor) has a NaN entry,
     found without a temporary of its size: NaN propagates through a sum, so a sum
-    that is not NaN rules it out in one pass; otherwise chunks are checked."""
+    that is not NaN (of an array: that is finite, see :func:`_finite_sum`) rules it
+    out in one pass; otherwise chunks are checked."""
     if isinstance(X, torch.Tensor):
         if not torch.isnan(X.sum()):
             return False
         return any(bool(torch.isnan(chunk).any()) for chunk in X.split(_CHUNK_ROWS))
     if sp.issparse(X):
         X = X.data
-    with np.errstate(over="ignore", invalid="ignore"):
-        if not np.isnan(X.sum()):
-            return False
+    if _finite_sum(X):
+        return False
     return any(
         np.isnan(X[start : start + _CHUNK_ROWS]).any() for start in range(0, len(X), _CHUNK_ROWS)
     )
