@@ -535,9 +535,11 @@ class _BaseAutoencoder(BaseEstimator):
         callbacks["divergence_check"].learning_rate = self.learning_rate
         schedule = callbacks.get("learning_rate_schedule")
         if schedule is not None:
-            schedule.learning_rate = self.learning_rate
-            schedule.patience = max(1, self.n_iter_no_change // 2)
-            schedule.tol = self.tol
+            # Built again from the parameters set now; its state restarts every call.
+            fresh = dict(self._schedule_callbacks(schedule.monitor))["learning_rate_schedule"]
+            net.callbacks_ = [
+                (name, fresh.initialize() if cb is schedule else cb) for name, cb in net.callbacks_
+            ]
         stopping = callbacks.get("early_stopping")
         if stopping is not None:
             stopping.patience, stopping.threshold = self.n_iter_no_change, self.tol
