@@ -104,6 +104,16 @@ def _overflowed_rows(result: torch.Tensor, batch: torch.Tensor, errors: bool) ->
     return ~finite.all(dim=1)
 
 
+def _observed_row_means(terms: torch.Tensor) -> torch.Tensor:
+    """Each row's mean over its observed entries (those of ``terms`` that are not
+    NaN), as a column: the rule that turns per-entry terms into a row's error."""
+    means = terms.mean(dim=1, keepdim=True)
+    holes = torch.isnan(means[:, 0])
+    if holes.any():  # rows with a missing entry
+        means[holes] = torch.nanmean(terms[holes], dim=1, keepdim=True)
+    return means
+
+
 def _module_rows(dataset):
     """The training rows as the network sees them (missing entries as
     :func:`~sk_autoencoder._data._network_input` feeds them), chunk by chunk."""
@@ -704,7 +714,14 @@ class _BaseAutoencoder(BaseEstimator):
         return self._validate_rows(X, reset=False)
 
     def _map_batches(
-        self, X, fn, n_out: int, scale: bool = True, finish=None, float64_fn=None
+        self,
+        X,
+        fn,
+        n_out: int,
+        scale: bool = True,
+        finish=None,
+        float64_fn=None,
+        per_entry: bool = True,
     ) -> np.ndarray:
         """Apply ``fn`` to float32 batches of ``X`` (scaled unless ``scale`` is false;
         NaN where an entry is missing) on the model's device and stack the results.
@@ -720,7 +737,8 @@ class _BaseAutoencoder(BaseEstimator):
         without it (codes, reconstructions) they raise a ``ValueError``, as do unscaled
         rows (``scale=False``) beyond float32's range. Error functions put the
         per-entry errors in their first columns, NaN where the entry is missing: those
-        NaN are not an overflow.
+        NaN are not an overflow (unless ``per_entry`` is false: a function of whole
+        rows, such as their mean error, has no NaN by design).
         """
         out_dtype = np.float32 if X.dtype == np.float32 else np.float64
         out = np.empty((X.shape[0], n_out), dtype=out_dtype)
@@ -747,16 +765,20 @@ class _BaseAutoencoder(BaseEstimator):
                             "the network computes in."
                         )
                 batch = torch.from_numpy(np.ascontiguousarray(rows)).to(device)
-                result = run(len(rows), self._run_batch, batch, fn, float64_fn, module64)
+                result = run(
+                    len(rows), self._run_batch, batch, fn, float64_fn, module64, per_entry
+                )
                 out[start:stop] = result if finish is None else finish(result)
         return out
 
-    def _run_batch(self, batch: torch.Tensor, fn, float64_fn, module64: list) -> np.ndarray:
+    def _run_batch(
+        self, batch: torch.Tensor, fn, float64_fn, module64: list, per_entry: bool = True
+    ) -> np.ndarray:
         """``fn(batch)`` as a numpy array, its overflowed rows recomputed with
         ``float64_fn`` (see :meth:`_map_batches`); ``module64`` caches the float64 copy
         of the network (a list, empty until it is needed)."""
         result = fn(batch)
-        bad = _overflowed_rows(result, batch, errors=float64_fn is not None)
+        bad = _overflowed_rows(result, batch, errors=per_entry and float64_fn is not None)
         if bad.any():
             if float64_fn is None:
                 raise ValueError(
@@ -802,17 +824,15 @@ class _BaseAutoencoder(BaseEstimator):
         """
         if self._is_variational():
             return self._variational_terms(X)[0]
-        errors, finish = self._scored_errors()
-        return self._map_errors(X, errors, self.n_features_in_, finish=finish)
+        return self._map_errors(X, self._scored_terms, self.n_features_in_)
 
-    def _scored_errors(self):
-        """``(make_errors, finish)`` of the per-entry errors whose row mean is the
-        score: ``make_errors(module)`` the batch function, ``finish`` the CPU map of
-        its result to the ``n_features`` errors (None: the result itself).
+    def _scored_terms(self, module):
+        """Batch function of ``module``: the per-entry terms whose mean over a row's
+        observed entries is its error (NaN where the entry is missing).
 
         Here the per-entry loss divided by :meth:`_error_scale`; the detector adds
         its neighbour term."""
-        return self._weighted_errors(self._error_scale())
+        return self._loss_terms(module, self._error_scale())
 
     def _error_scale(self) -> np.ndarray | None:
         """Per-feature divisor of the reconstruction errors (None: no division).
@@ -820,24 +840,27 @@ class _BaseAutoencoder(BaseEstimator):
         The detector divides by each feature's typical training error."""
         return None
 
-    def _weighted_errors(self, scale: np.ndarray | None):
-        """``(make_errors, divide)``: ``make_errors(module)`` is the batch function of
-        ``module``'s per-entry loss (NaN where missing); ``divide`` the CPU map that
-        divides it by ``scale`` in float64 (None when ``scale`` is None)."""
-
-        def make_errors(module):
-            return lambda batch: _reconstruction_errors(module, batch, self.loss)
-
+    def _loss_terms(self, module, scale: np.ndarray | None = None):
+        """Batch function of ``module``'s per-entry loss of scaled rows (NaN where
+        missing), divided by ``scale`` per feature where given, on the batch's device
+        and in its precision."""
         if scale is None:
-            return make_errors, None
-        factors = 1.0 / np.asarray(scale, dtype=np.float64)
-        return make_errors, lambda loss: loss * factors
+            return lambda batch: _reconstruction_errors(module, batch, self.loss)
+        factors = torch.from_numpy(1.0 / np.asarray(scale, dtype=np.float64))
 
-    def _map_errors(self, X, make_fn, n_out: int, scale: bool = True, finish=None):
+        def divided(batch):
+            errors = _reconstruction_errors(module, batch, self.loss)
+            return errors * factors.to(errors)
+
+        return divided
+
+    def _map_errors(self, X, make_fn, n_out: int, per_entry: bool = True):
         """``_map_batches`` of the batch function ``make_fn(module)``, recomputing rows
-        whose float32 result overflows with a float64 copy of the network."""
+        whose float32 result overflows with a float64 copy of the network.
+        ``per_entry``: the result's first columns are per-entry errors, NaN by design
+        where the entry is missing."""
         return self._map_batches(
-            X, make_fn(self.net_.module_), n_out, scale=scale, finish=finish, float64_fn=make_fn
+            X, make_fn(self.net_.module_), n_out, float64_fn=make_fn, per_entry=per_entry
         )
 
     def _variational_terms(self, X) -> tuple[np.ndarray, np.ndarray]:
@@ -879,22 +902,14 @@ class _BaseAutoencoder(BaseEstimator):
             observed = ~np.isnan(errors)
             constant = _LOSSES[self.loss].log_likelihood_constant * observed.sum(axis=1)
             return -np.where(observed, errors, 0.0).sum(axis=1) - kl - constant
-        # Row means per batch: never an (n_samples, n_features) array of errors. Over
-        # a row's observed entries only.
-        errors, divide = self._scored_errors()
 
-        def mean_errors(loss):
-            if divide is not None:
-                loss = divide(loss)
-            # Accumulated in float64 without a float64 copy of the errors; a row's
-            # mean is NaN only where the row has a missing entry.
-            means = np.mean(loss, axis=1, dtype=np.float64, keepdims=True)
-            holes = np.isnan(means[:, 0])
-            if holes.any():
-                means[holes] = np.nanmean(loss[holes], axis=1, dtype=np.float64, keepdims=True)
-            return means
+        # Row means on the device, per batch: never an (n_samples, n_features) array
+        # of errors leaves it.
+        def make_means(module):
+            terms = self._scored_terms(module)
+            return lambda batch: _observed_row_means(terms(batch))
 
-        return -self._map_errors(X, errors, 1, finish=mean_errors)[:, 0]
+        return -self._map_errors(X, make_means, 1, per_entry=False)[:, 0]
 
     # ------------------------------------------------------------ persistence
     def __getstate__(self):

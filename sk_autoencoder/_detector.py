@@ -376,11 +376,12 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
             # The score is the ELBO, a likelihood: its terms are not rescaled.
             self.feature_error_scale_ = np.ones(self.n_features_in_)
             return
-        make_errors, _ = self._weighted_errors(None)
-        fn, module64 = make_errors(self.net_.module_), []
+        fn, module64 = self._loss_terms(self.net_.module_), []
         chunks = list(dataset.chunks())
         with torch.inference_mode():
-            errors = np.vstack([self._run_batch(c, fn, make_errors, module64) for c in chunks])
+            errors = np.vstack(
+                [self._run_batch(c, fn, self._loss_terms, module64) for c in chunks]
+            )
         weights = None if dataset.weights is None else dataset.weights.cpu().numpy()
         median = _weights._weighted_median(errors, weights)
         # A feature never observed in the trained rows keeps the plain scaled error.
@@ -434,25 +435,14 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
 
         return gaps
 
-    def _scored_errors(self):
-        make_errors, divide = self._weighted_errors(self._error_scale())
+    def _scored_terms(self, module):
+        reconstruction = super()._scored_terms(module)
         if self._is_variational() or self.neighbor_rows_ is None:
-            return make_errors, divide
-        n = self.n_features_in_
-
-        def make_scored(module):
-            reconstruction, neighbors = make_errors(module), self._neighbor_gaps()
-            # Reconstruction errors first (NaN where missing), then the neighbour
-            # term (0 there): the sum is NaN exactly where the entry is missing.
-            return lambda batch: torch.cat(
-                [reconstruction(batch).double(), neighbors(batch)], dim=1
-            )
-
-        def finish(result):
-            result = result.astype(np.float64)
-            return divide(result[:, :n]) + result[:, n:]
-
-        return make_scored, finish
+            return reconstruction
+        neighbors = self._neighbor_gaps()
+        # The neighbour term is 0 where an entry is missing: the sum is NaN exactly
+        # there, as the reconstruction term is.
+        return lambda batch: reconstruction(batch).double() + neighbors(batch)
 
     def _set_threshold(self, scores: np.ndarray, weights: np.ndarray | None = None) -> None:
         """Set ``offset_`` from training-row scores and the rows' sample weights (None:

@@ -388,8 +388,9 @@ def test_neighbor_term_leaves_missing_entries_out(planted):
     gaps = np.where(observed, (filled - kth) ** 2, np.nan) / detector.neighbor_distance_scale_
     reconstruction = features - gaps
     # What is left is the reconstruction term: finite where observed, as scored alone.
-    alone = AutoencoderAnomalyDetector._weighted_errors(detector, detector.feature_error_scale_)
     expected = detector._map_errors(
-        detector._check_X(holes), alone[0], X.shape[1], finish=alone[1]
+        detector._check_X(holes),
+        lambda module: detector._loss_terms(module, detector.feature_error_scale_),
+        X.shape[1],
     )
     np.testing.assert_allclose(reconstruction, expected, rtol=1e-3, atol=1e-5)

@@ -75,7 +75,7 @@ def test_integer_weights_are_repeated_rows(Estimator, table):
         )
         assert weighted.offset_ == pytest.approx(expected, rel=1e-12)
         # Each feature's typical error is a weighted median the same way.
-        errors = weighted._map_errors(X, weighted._weighted_errors(None)[0], X.shape[1])
+        errors = weighted._map_errors(X, weighted._loss_terms, X.shape[1])
         median = np.percentile(
             np.repeat(errors, weights.astype(int), axis=0),
             50,
