@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import math
 from contextlib import contextmanager, nullcontext
 from numbers import Integral, Real
 
@@ -89,19 +90,23 @@ def _snapshot(state):
     return state
 
 
-def _overflowed_rows(result: torch.Tensor, batch: torch.Tensor, errors: bool) -> torch.Tensor:
-    """Rows of a batch function's ``result`` that are not finite, i.e. overflowed.
+def _overflowed_rows(
+    result: torch.Tensor, batch: torch.Tensor, errors: bool
+) -> torch.Tensor | None:
+    """Rows of a batch function's ``result`` that are not finite, i.e. overflowed, as
+    a boolean mask; None where there are none.
 
     With ``errors``, the first columns are per-entry errors, NaN by design where the
     batch's entry is missing; those do not count."""
     # A finite sum means every entry is finite: one reduction decides the common case.
-    if torch.isfinite(result.sum()):
-        return torch.zeros(result.shape[0], dtype=torch.bool, device=result.device)
+    if math.isfinite(result.sum()):
+        return None
     finite = torch.isfinite(result)
     if errors and result.shape[1] >= batch.shape[1]:
         n = batch.shape[1]
         finite[:, :n] |= torch.isnan(batch) & torch.isnan(result[:, :n])
-    return ~finite.all(dim=1)
+    bad = ~finite.all(dim=1)
+    return bad if bad.any() else None
 
 
 def _observed_row_means(terms: torch.Tensor) -> torch.Tensor:
@@ -191,12 +196,15 @@ class _BaseAutoencoder(BaseEstimator):
             )
         return tuple(int(s) for s in sizes)
 
-    def _validate_rows(self, X, reset: bool):
+    def _validate_rows(self, X, reset: bool, check_entries: bool = True):
         """Rows checked and converted as every method takes them: numbers (NaN for a
         missing entry, never infinity), dense float32/float64 or a CSR matrix (CSC
         and other sparse formats are converted), no row without an observed entry,
         and on the first fit (``reset``) no column without one. Float input and CSR
-        matrices are not copied."""
+        matrices are not copied.
+
+        Without ``check_entries``, the entries of dense rows are left to the caller
+        (:meth:`_map_batches` checks them as it reads them)."""
         _check_numeric_columns(self, X)
         _check_sparse_frame(X)
         X = validate_data(
@@ -209,6 +217,13 @@ class _BaseAutoencoder(BaseEstimator):
         )
         if sp.issparse(X) and X.format != "csr":
             X = X.tocsr()  # batches are row slices
+        if check_entries or sp.issparse(X):
+            self._check_entries(X, columns=reset)
+        return X
+
+    def _check_entries(self, X, columns: bool = False) -> None:
+        """Refuse infinite entries of validated rows, rows with every entry missing
+        and, with ``columns``, columns with every entry missing."""
         values = X.data if sp.issparse(X) else X
         if not _data._finite_sum(values):
             # An entry is missing or infinite (or the sum overflowed): scikit-learn's
@@ -216,8 +231,7 @@ class _BaseAutoencoder(BaseEstimator):
             assert_all_finite(
                 values, allow_nan=True, estimator_name=type(self).__name__, input_name="X"
             )
-            _check_missing(X, columns=reset)
-        return X
+            _check_missing(X, columns=columns)
 
     def _weighted_rows(self, X, sample_weight):
         """``X`` and its validated weights, without the rows of weight 0 (which then
@@ -709,9 +723,10 @@ class _BaseAutoencoder(BaseEstimator):
         return next(self.net_.module_.parameters()).device
 
     def _check_X(self, X):
-        """Validate rows for inference without copying float input."""
+        """Validate rows for inference without copying float input; the entries of
+        dense rows are checked by :meth:`_map_batches`, as it reads them."""
         check_is_fitted(self)
-        return self._validate_rows(X, reset=False)
+        return self._validate_rows(X, reset=False, check_entries=False)
 
     def _map_batches(
         self,
@@ -749,27 +764,51 @@ class _BaseAutoencoder(BaseEstimator):
         n_chunks = -(-X.shape[0] // chunk_rows)
         invariant = getattr(module, "thread_invariant", False)
         module64: list = []
+        # Chunks scaled into one reused buffer where the scaled chunk's sum proves it
+        # complete and finite (the common case); the general path otherwise.
+        scaler = (
+            _scaling._ChunkScaler(self._affine, min(X.shape[0], chunk_rows), X.shape[1])
+            if scale
+            else None
+        )
+        # Dense entries are checked as they are read, not in a pass of their own over
+        # all of X: a finite scaled chunk proves its rows finite.
+        entries_checked = sp.issparse(X)
         with (
             torch.inference_mode(),
             _threads._chunk_threads(work, device, n_chunks, invariant) as run,
         ):
             for start, stop, rows in _data._row_chunks(X):
-                if scale:
-                    rows = self._network_rows(rows)  # a new float32 array
-                elif rows.dtype != np.float32 or not rows.flags.writeable:
-                    with np.errstate(over="ignore"):
-                        rows = rows.astype(np.float32)  # torch refuses read-only memory
-                    if not np.isfinite(rows).all():
-                        raise ValueError(
-                            "X contains values beyond float32's range (about 3.4e38), which "
-                            "the network computes in."
-                        )
-                batch = torch.from_numpy(np.ascontiguousarray(rows)).to(device)
+                batch = None if scaler is None else scaler(rows)
+                complete = batch is not None
+                if not complete:
+                    if not entries_checked and not _data._finite_sum(rows):
+                        self._check_entries(X)  # all of X, once: its messages count every row
+                        entries_checked = True
+                    batch = torch.from_numpy(self._float32_rows(rows, scale))
+                batch = batch.to(device)
+                if complete:
+                    _data._mark_complete(batch)
                 result = run(
                     len(rows), self._run_batch, batch, fn, float64_fn, module64, per_entry
                 )
                 out[start:stop] = result if finish is None else finish(result)
         return out
+
+    def _float32_rows(self, rows: np.ndarray, scale: bool) -> np.ndarray:
+        """A chunk of validated rows as the network takes them (scaled unless
+        ``scale`` is false), a C-contiguous float32 array torch can share."""
+        if scale:
+            return self._network_rows(rows)  # a new float32 array
+        if rows.dtype != np.float32 or not _data._torch_can_share(rows):
+            with np.errstate(over="ignore"):
+                rows = rows.astype(np.float32)  # torch refuses read-only memory
+            if not np.isfinite(rows).all():
+                raise ValueError(
+                    "X contains values beyond float32's range (about 3.4e38), which "
+                    "the network computes in."
+                )
+        return np.ascontiguousarray(rows)
 
     def _run_batch(
         self, batch: torch.Tensor, fn, float64_fn, module64: list, per_entry: bool = True
@@ -779,7 +818,7 @@ class _BaseAutoencoder(BaseEstimator):
         of the network (a list, empty until it is needed)."""
         result = fn(batch)
         bad = _overflowed_rows(result, batch, errors=per_entry and float64_fn is not None)
-        if bad.any():
+        if bad is not None:
             if float64_fn is None:
                 raise ValueError(
                     f"X holds {int(bad.sum())} row(s) for which the network's output "

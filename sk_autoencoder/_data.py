@@ -87,6 +87,14 @@ def _finite_sum(X) -> bool:
         return bool(np.isfinite(X.sum()))
 
 
+def _mark_complete(batch: torch.Tensor) -> None:
+    """Record on a batch that it has no missing entry, proved by whoever made it
+    (the inference scaling, from the batch's finite sum), so that
+    :func:`_network_input` need not check again. Tensors derived from it (slices,
+    copies) are not marked."""
+    batch._sk_autoencoder_complete = True
+
+
 def _network_input(batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
     """What the network sees of a batch of scaled rows, and which entries are observed.
 
@@ -95,6 +103,8 @@ def _network_input(batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | No
     value that masking noise gives the entries it hides. ``observed`` is None when no
     entry is missing (the batch is then returned as it is).
     """
+    if getattr(batch, "_sk_autoencoder_complete", False):
+        return batch, None
     # NaN propagates through a sum: one pass and no mask the size of the batch
     # decide the common case of a batch without missing entries.
     if not torch.isnan(batch.sum()):

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -303,19 +304,31 @@ def _affine_map(scaler) -> _Affine | None:
     return _PREPROCESSING[_preprocessing_of(scaler)].affine(scaler)
 
 
-def _scale_in_float32(rows: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
-    """``rows * a + b`` computed in float32, or None where a coefficient or a result
-    leaves float32's normal range (the caller then scales in float64)."""
+def _float32_coefficients(
+    a: np.ndarray, b: np.ndarray
+) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """``(a, b)`` as float32 tensors, or None where one leaves float32's normal range
+    (float32 arithmetic would then lose or overflow the scaling)."""
     with np.errstate(over="ignore", under="ignore"):
         a32, b32 = a.astype(np.float32), b.astype(np.float32)
     if not (np.isfinite(a32).all() and np.isfinite(b32).all()):
         return None
     if (np.abs(a32) < np.finfo(np.float32).tiny).any():
         return None
+    return torch.from_numpy(a32), torch.from_numpy(b32)
+
+
+def _scale_in_float32(rows: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
+    """``rows * a + b`` computed in float32, or None where a coefficient or a result
+    leaves float32's normal range (the caller then scales in float64)."""
+    coefficients = _float32_coefficients(a, b)
+    if coefficients is None:
+        return None
     if not _data._torch_can_share(rows):
         rows = np.array(rows)  # a copy torch takes: every layout scales to the same bits
+    a32, b32 = coefficients
     # One pass in torch (a fused multiply-add, one rounding) where numpy takes two.
-    scaled = torch.addcmul(torch.from_numpy(b32), torch.from_numpy(rows), torch.from_numpy(a32))
+    scaled = torch.addcmul(b32, torch.from_numpy(rows), a32)
     out, total = scaled.numpy(), float(scaled.sum())
     # One fast reduction; an overflow (or a sum of huge finite values) makes it
     # non-finite, and the float64 path then decides. Missing entries (NaN) make it
@@ -323,6 +336,48 @@ def _scale_in_float32(rows: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndar
     with np.errstate(over="ignore", invalid="ignore"):
         finite = np.isfinite(total) or (np.isnan(total) and not np.isinf(out).any())
     return out if finite else None
+
+
+class _ChunkScaler:
+    """The network's input for chunks of validated dense rows, scaled into one
+    reused float32 buffer: the fast path of inference.
+
+    :meth:`__call__` returns the scaled chunk only where the sum of its entries is
+    finite, which proves that no entry is missing or infinite and that nothing
+    overflowed; otherwise None, and the caller takes :func:`_network_rows` (whose
+    checks and errors then apply). Float32 rows are scaled in float32 as
+    :func:`_scale_in_float32` does (same bits), float64 rows in float64 and then
+    rounded, as :func:`_network_rows` does. Each call overwrites the buffer: a chunk
+    is used up before the next is scaled.
+    """
+
+    def __init__(self, affine: _Affine | None, n_rows: int, n_features: int) -> None:
+        self.affine = affine
+        self.float32 = None if affine is None else _float32_coefficients(*affine)
+        self.float64 = None if affine is None else tuple(torch.from_numpy(v) for v in affine)
+        self.buffer = torch.empty((n_rows, n_features), dtype=torch.float32)
+        self.buffer64: torch.Tensor | None = None
+
+    def __call__(self, rows: np.ndarray) -> torch.Tensor | None:
+        if not _data._torch_can_share(rows) or rows.dtype not in (np.float32, np.float64):
+            return None
+        x, out = torch.from_numpy(rows), self.buffer[: rows.shape[0]]
+        if self.affine is None:
+            out.copy_(x)
+        elif rows.dtype == np.float32:
+            if self.float32 is None:
+                return None
+            a, b = self.float32
+            torch.addcmul(b, x, a, out=out)
+        else:
+            # Multiply, then add, each rounded in float64 as numpy does: the same
+            # bits as the general path.
+            if self.buffer64 is None:
+                self.buffer64 = torch.empty(self.buffer.shape, dtype=torch.float64)
+            a, b = self.float64
+            scaled = torch.mul(x, a, out=self.buffer64[: rows.shape[0]]).add_(b)
+            out.copy_(scaled)
+        return out if math.isfinite(float(out.sum())) else None
 
 
 def _network_rows(rows: np.ndarray, affine: _Affine | None, preprocessing) -> np.ndarray:

@@ -36,6 +36,7 @@ import math
 import os
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
@@ -52,8 +53,10 @@ _FLOPS_PER_THREAD = 2e8
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 # Inference that times its chunks first re-checks the count it is not using after
-# this many chunks (then after twice as many each time nothing changed).
+# this many chunks (then after twice as many each time nothing changed, up to
+# _RECHECK_AT_MOST, so that a change of load shows within a million rows or so).
 _RECHECK_EVERY = 8
+_RECHECK_AT_MOST = 64
 
 _T = TypeVar("_T")
 _clock = time.perf_counter  # what _TimedThreads times chunks with
@@ -132,11 +135,12 @@ class _TimedThreads:
     pass is a few large operations: on an idle machine more threads compute it up to
     twice as fast, on a busy one they can make it many times slower. No rule on the
     size of the work gets both right, but the chunks themselves tell: the first two
-    run with each count, later chunks with the faster one (by seconds per row), and
-    now and then one with the other, so that a change in load is followed: after
-    ``_RECHECK_EVERY`` chunks, then after twice as many each time the faster count
-    stays the faster, back to ``_RECHECK_EVERY`` when it changes (so the chunks spent
-    on the slower count grow with the logarithm of their number). Used only for
+    run with each count, later chunks with the faster one (by seconds per row, the
+    better of a count's last two chunks: one chunk slowed by a passing hiccup does
+    not move the choice, two in a row do), and now and then one with the other, so
+    that a change in load is followed: after ``_RECHECK_EVERY`` chunks, then after
+    twice as many each time the faster count stays the faster (at most
+    ``_RECHECK_AT_MOST``), back to ``_RECHECK_EVERY`` when it changes. Used only for
     networks whose results do not depend on the thread count
     (``AutoencoderModule.thread_invariant``), so the results stay the same whichever
     count each chunk gets.
@@ -144,7 +148,9 @@ class _TimedThreads:
 
     def __init__(self, caller: int) -> None:
         self.counts = (1, caller)
-        self.seconds_per_row: dict[int, float] = {}
+        # The last two timings of each count, seconds per row.
+        self.seconds_per_row: dict[int, deque[float]] = {}
+        self.full_rows = 0
         self.n_chunks = 0
         self.interval = _RECHECK_EVERY
         self.next_check = _RECHECK_EVERY
@@ -154,13 +160,13 @@ class _TimedThreads:
         untried = [c for c in self.counts if c not in self.seconds_per_row]
         if untried:
             return untried[0]
-        best = min(self.counts, key=self.seconds_per_row.__getitem__)
+        best = min(self.counts, key=lambda count: min(self.seconds_per_row[count]))
         if self.best is not None and best != self.best:
             self.interval = _RECHECK_EVERY  # the load changed: watch it closely again
             self.next_check = self.n_chunks + self.interval
         self.best = best
         if self.n_chunks >= self.next_check:
-            self.interval *= 2
+            self.interval = min(2 * self.interval, _RECHECK_AT_MOST)
             self.next_check = self.n_chunks + self.interval
             return self.counts[1] if best == self.counts[0] else self.counts[0]
         return best
@@ -173,8 +179,13 @@ class _TimedThreads:
             torch.set_num_threads(threads)
         start = _clock()
         result = fn(*args)
-        self.seconds_per_row[threads] = (_clock() - start) / max(n_rows, 1)
-        self.n_chunks += 1
+        # Only full chunks count: a call's short last chunk costs more per row on
+        # any count (its fixed costs weigh more) and would mislead the next call.
+        self.full_rows = max(self.full_rows, n_rows)
+        if n_rows == self.full_rows:
+            seconds = (_clock() - start) / max(n_rows, 1)
+            self.seconds_per_row.setdefault(threads, deque(maxlen=2)).append(seconds)
+            self.n_chunks += 1
         return result
 
 
@@ -196,4 +207,19 @@ def _chunk_threads(
         if chosen or caller < 2 or n_chunks < 2 or not thread_invariant:
             yield _run_untimed
         else:
-            yield _TimedThreads(caller).run
+            yield _timing_of(caller, flops_per_chunk).run
+
+
+def _timing_of(caller: int, flops_per_chunk: float) -> _TimedThreads:
+    """The :class:`_TimedThreads` of this Python thread's inference chunks of about
+    this much work, kept from call to call: the load it measures is the machine's,
+    not the call's, so a call need not spend its first chunks finding it again (a
+    call of two chunks would otherwise run one of them on the slower count)."""
+    timings = getattr(_local, "timings", None)
+    if timings is None:
+        timings = _local.timings = {}
+    # Chunks within a factor of about 1.4 in work share a timing.
+    key = (caller, round(2 * math.log2(max(flops_per_chunk, 1.0))))
+    if key not in timings:
+        timings[key] = _TimedThreads(caller)
+    return timings[key]

@@ -179,8 +179,36 @@ def test_float32_rows_are_scaled_in_float32_to_their_own_precision(monkeypatch):
         narrow._network_rows(huge), narrow._network_rows(huge.astype(np.float64)), rtol=1e-6
     )
     assert calls == {"fallback": 2}
+    # Ordinary rows take inference's fast path, which never falls back.
     narrow.transform(rng.normal(size=(5, 2)).astype(np.float32))
-    assert calls == {"fallback": 2, "float32": 1}
+    assert calls == {"fallback": 2}
+
+
+@pytest.mark.parametrize("preprocessing", ["standard", "minmax", None])
+def test_inference_fast_path_scales_to_the_bits_of_the_general_path(preprocessing):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 5)) * [1.0, 1e-3, 50.0, 1e4, 1.0] + [0.0, 5.0, -300.0, 1e6, 0.0]
+    model = AutoencoderTransformer(preprocessing=preprocessing, **TINY).fit(X)
+    scaler = scaling_module._ChunkScaler(model._affine, 300, 5)
+    for rows in (X, X.astype(np.float32)):
+        fast = scaler(rows)
+        assert fast is not None
+        assert np.array_equal(fast.numpy(), model._network_rows(rows))
+    # Only a chunk whose scaled sum proves it complete and finite: missing or
+    # infinite entries, an overflow and memory torch cannot share go the general way.
+    holes = X.copy()
+    holes[3, 1] = np.nan
+    infinite = X.copy()
+    infinite[0, 0] = np.inf
+    overflow = np.full((2, 5), 3e38, dtype=np.float32)
+    read_only = X.copy()
+    read_only.flags.writeable = False
+    for rows in (holes, infinite, read_only, X[::-1]):
+        assert scaler(rows) is None
+    if preprocessing is not None:  # 3e38, scaled, leaves float32's range
+        assert scaler(overflow) is None
+    # Each call reuses one buffer: a chunk is used up before the next one is scaled.
+    assert scaler(X[:10]).data_ptr() == scaler(X[10:20]).data_ptr()
 
 
 def test_n_components_larger_than_features_works():
@@ -578,3 +606,32 @@ def test_every_input_works_or_raises_a_documented_error(
     OUTCOMES_BY_PATTERN[pattern, outcome] += 1
     OUTCOMES_BY_VARIANT[variant["architecture"], outcome] += 1
     event(outcome)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_bad_entries_in_a_late_chunk_get_the_whole_inputs_errors(Estimator, monkeypatch):
+    # Inference checks dense entries as it reads them, chunk by chunk; the first
+    # chunk that is not provably finite checks all of X, so the messages are those
+    # of a check before any work and count every row.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(100, 4))
+    model = Estimator(**TINY).fit(X)
+    monkeypatch.setattr(data_module, "_CHUNK_ROWS", 16)
+    infinite = X.copy()
+    infinite[90, 2] = np.inf
+    with pytest.raises(ValueError, match="Input X contains infinity"):
+        model.score_samples(infinite)
+    empty = X.copy()
+    empty[[70, 95]] = np.nan
+    with pytest.raises(
+        ValueError,
+        match=re.escape("2 row(s) with every entry missing (NaN), e.g. row(s) [70, 95]"),
+    ):
+        model.score_samples(empty)
+    # Missing entries that leave something observed are scored, chunk by chunk.
+    holes = X.copy()
+    holes[[3, 70], [1, 2]] = np.nan
+    scores = model.score_samples(holes)
+    assert np.isfinite(scores).all()
+    monkeypatch.setattr(data_module, "_CHUNK_ROWS", 1000)
+    np.testing.assert_allclose(model.score_samples(holes), scores, rtol=1e-6)

@@ -38,6 +38,7 @@ def default_threads(monkeypatch):
     for name in _threads._THREAD_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(torch, "get_num_interop_threads", lambda: DEFAULT)
+    monkeypatch.setattr(_threads._local, "timings", {}, raising=False)
     previous = torch.get_num_threads()
     torch.set_num_threads(DEFAULT)
     yield
@@ -197,12 +198,27 @@ def test_timed_threads_take_the_faster_count_and_follow_a_change(monkeypatch):
         # Each count once, then the faster; the other re-checked after 8 chunks, then
         # after 16 more (twice as many) since nothing changed.
         assert used == [1, DEFAULT] + [DEFAULT] * 6 + [1] + [DEFAULT] * 15 + [1]
+        # One chunk slowed by a hiccup does not move the choice.
+        cost[DEFAULT] = 5.0
+        used.clear()
+        timed.run(10, chunk)
+        cost[DEFAULT] = 1.0
+        for _ in range(3):
+            timed.run(10, chunk)
+        assert used == [DEFAULT] * 4
         cost[DEFAULT] = 5.0  # the machine gets busy: many threads now lose
         used.clear()
-        for _ in range(10):
+        for _ in range(11):
             timed.run(10, chunk)
-        # One slow chunk shows it; the other count takes over, re-checked after 8.
-        assert used == [DEFAULT] + [1] * 8 + [DEFAULT]
+        # Two slow chunks in a row show it; the other count takes over, re-checked
+        # after 8.
+        assert used == [DEFAULT] * 2 + [1] * 8 + [DEFAULT]
+        # Re-checks grow twice as far apart while nothing changes, up to a bound.
+        used.clear()
+        for _ in range(300):
+            timed.run(10, chunk)
+        gaps = np.diff([i for i, count in enumerate(used) if count == DEFAULT])
+        assert gaps[0] == 32 and set(gaps[1:]) == {_threads._RECHECK_AT_MOST}
     finally:
         torch.set_num_threads(previous)
 
@@ -275,3 +291,8 @@ def test_timed_inference_restores_the_callers_count(default_threads, monkeypatch
     model.transform(X)
     assert len(counts) == 6 and counts[:2] == [1, DEFAULT]
     assert torch.get_num_threads() == DEFAULT
+    # The next call goes on from what the first one measured: no chunk of it is
+    # spent finding the faster count again, unless a re-check is due.
+    counts.clear()
+    model.transform(X[:100])
+    assert len(counts) == 2 and counts[0] == counts[1]
