@@ -153,6 +153,7 @@ class _BaseAutoencoder(BaseEstimator):
         "batch_size": [StrOptions({"auto"}), _Number(Integral, 1, None, closed="left")],
         "max_epochs": [_Number(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
+        "check_start": ["boolean"],
         "validation_fraction": [_Number(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [_Number(Integral, 1, None, closed="left")],
         "tol": [_Number(Real, 0, None, closed="left")],
@@ -358,6 +359,9 @@ class _BaseAutoencoder(BaseEstimator):
         if epochs is not None:
             net.max_epochs = epochs
         self._train(net, dataset, seed)
+        self.start_kept_ = False
+        if epochs is None and self._checks_start():
+            self._check_start(X, weights, dataset, seed)
         self.n_samples_seen_ = X.shape[0]  # rows of positive weight
         return dataset
 
@@ -444,6 +448,7 @@ class _BaseAutoencoder(BaseEstimator):
             del net.history[n_done:]
             net.module_.eval()
             raise
+        self.start_kept_ = False  # trained on from where it was
 
     def _check_same_network(self) -> None:
         """Continuing training needs the parameters that shaped the fitted network."""
@@ -646,7 +651,7 @@ class _BaseAutoencoder(BaseEstimator):
         monitor = "valid_loss" if self.early_stopping else "train_loss"
         # Only where the objective is the error (no noise), after early stopping's
         # restore (so appended below it).
-        keeps_start = self._starts_from_pca() and not self.noise
+        keeps_start = self._judges_start()
         callbacks: list = [
             # First, so that its epoch end runs before EarlyStopping stops training
             # (EarlyStopping stops it by raising KeyboardInterrupt).
@@ -703,6 +708,76 @@ class _BaseAutoencoder(BaseEstimator):
             and self.module is None
             and not (self.sparsity or self.contractive)
         )
+
+    def _judges_start(self) -> bool:
+        """Whether a fresh network's end is compared with its PCA start: only where
+        the objective is the reconstruction error (no noise)."""
+        return self._starts_from_pca() and not self.noise
+
+    def _checks_start(self) -> bool:
+        """Whether this fresh fit runs ``check_start``: a PCA start judged by the error,
+        hidden layers to judge (without, the network is the linear path alone), a
+        loss without a bounded domain (a half's scaling can put the other half
+        outside it), and training that was not interrupted."""
+        return (
+            self.check_start
+            and self._judges_start()
+            and len(self._check_hidden_layer_sizes()) > 0
+            and _LOSSES[self.loss].domain is None
+            and not dict(self.net_.callbacks_)["interrupt_guard"].interrupted_
+        )
+
+    def _check_start(self, X, weights: np.ndarray | None, dataset, seed: int) -> None:
+        """``check_start``: set the fitted network back to its PCA start unless
+        networks trained on each half of the rows reconstruct the other half better
+        than their own PCA starts do (``start_kept_`` records it).
+
+        ``X`` and ``weights`` are the validated training rows and their relative
+        weights, ``dataset`` the rows the network was trained on."""
+        n = X.shape[0]
+        if n < 4:
+            return
+        order = np.random.RandomState(seed).permutation(n)
+        halves = np.sort(order[: n // 2]), np.sort(order[n // 2 :])
+        # The same settings, without the user's callbacks (they are told about the
+        # fit they asked for, not these) and without checking again.
+        settings = {
+            **self.get_params(deep=False),
+            "check_start": False,
+            "callbacks": None,
+            "verbose": 0,
+            "warm_start": False,
+        }
+        trained = start = 0.0
+        for fit_rows, held_out in (halves, halves[::-1]):
+            fold = type(self)(**settings)
+            fold_data = fold._fit(X[fit_rows], None if weights is None else weights[fit_rows])
+            held_weights = None if weights is None else weights[held_out]
+            trained += fold._held_out_error(X[held_out], held_weights)
+            fold._reset_to_start(fold.net_.module_, fold_data)
+            start += fold._held_out_error(X[held_out], held_weights)
+        if trained >= start:
+            self._reset_to_start(self.net_.module_, dataset)
+            self.start_kept_ = True
+
+    def _held_out_error(self, X, weights: np.ndarray | None) -> float:
+        """Mean reconstruction loss of rows (weighted), in the scaled space, over
+        their observed entries."""
+
+        def make_means(module):
+            terms = self._loss_terms(module)
+            return lambda batch: _observed_row_means(terms(batch))
+
+        errors = self._map_errors(self._check_X(X), make_means, 1, per_entry=False)[:, 0]
+        return float(np.average(errors, weights=weights))
+
+    def _reset_to_start(self, module: torch.nn.Module, dataset) -> None:
+        """Set a fitted dense network back to its PCA start for ``dataset``: the linear
+        path at PCA's solution, a zero correction from the hidden layers."""
+        module._zero_correction()
+        self._prepare_module(module, dataset, fresh=True)
+        for i, rows in enumerate(_module_rows(dataset)):
+            module.observe_code_range(rows, reset=i == 0)
 
     def _schedule_callbacks(self, monitor: str) -> list:
         """The learning-rate schedule's callback, if the rate is not constant."""

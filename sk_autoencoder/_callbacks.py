@@ -50,7 +50,7 @@ class _InterruptGuard(Callback):
         self.monitor = monitor
 
     def initialize(self):
-        self.epoch_open_ = False
+        self.epoch_open_ = self.interrupted_ = False
         self.best_loss_ = math.inf
         self.best_epoch_ = None
         self.best_state_ = None
@@ -71,6 +71,7 @@ class _InterruptGuard(Callback):
         if not self.epoch_open_:
             return
         self.epoch_open_ = False
+        self.interrupted_ = True
         epoch = net.history[-1, "epoch"]
         del net.history[-1]
         if self.best_state_ is None:

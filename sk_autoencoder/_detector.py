@@ -33,6 +33,7 @@ _MIN_ERROR_SCALE = 1e-6
     hidden_layer_sizes="(128,)",
     dropout=0.0,
     init="random",
+    check_start=True,
     preprocessing="standard",
     learning_rate=0.001,
     learning_rate_schedule="constant",
@@ -226,6 +227,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
         activation="relu",
         dropout=0.0,
         init="random",
+        check_start=True,
         loss="mse",
         preprocessing="standard",
         optimizer="adam",
@@ -263,6 +265,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, _BaseAutoencoder):
         self.activation = activation
         self.dropout = dropout
         self.init = init
+        self.check_start = check_start
         self.loss = loss
         self.preprocessing = preprocessing
         self.optimizer = optimizer

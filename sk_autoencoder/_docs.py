@@ -49,6 +49,18 @@ n_components : int, default={n_components}
         ``init_linear_path(X)`` method is given the scaled training rows with
         ``"pca"``.
 
+    check_start : bool, default={check_start}
+        With ``init="pca"`` (and no ``noise``), whether ``fit`` also checks on
+        held-out rows that the trained network beats its PCA start: two more
+        networks are trained, each on one half of the rows (a split seeded by
+        ``random_state``), and each is measured on the other half against its own
+        PCA start; unless the trained networks reconstruct the held-out halves
+        better, the fitted network is set back to its start, PCA's reconstruction
+        (``start_kept_``). This catches networks that fit their training rows
+        better than PCA but new rows worse (small or nearly linear tables), at
+        about twice the fit time; ``partial_fit`` and continued training do not
+        check. Measured in the user guide's "How training converges".
+
     loss : {loss_choices}, default="mse"
         Reconstruction loss per entry, which training minimises and every score
         is built from:
@@ -275,6 +287,10 @@ n_features_in_ : int
 
     loss_curve_ : list of float
         Mean training loss of each epoch.
+
+    start_kept_ : bool
+        Whether ``check_start`` set the fitted network back to its PCA start
+        (False where it did not run, and after continued training).
 
     validation_scores_ : list of float
         Negative mean validation loss of each epoch, higher is better (only with

@@ -16,6 +16,7 @@ from ._weights import _check_weights
     hidden_layer_sizes="(100,)",
     dropout=0.0,
     init="pca",
+    check_start=True,
     preprocessing="global",
     learning_rate=0.001,
     learning_rate_schedule="cosine",
@@ -90,6 +91,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         activation="relu",
         dropout=0.0,
         init="pca",
+        check_start=True,
         loss="mse",
         preprocessing="global",
         optimizer="adam",
@@ -122,6 +124,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         self.activation = activation
         self.dropout = dropout
         self.init = init
+        self.check_start = check_start
         self.loss = loss
         self.preprocessing = preprocessing
         self.optimizer = optimizer

@@ -431,10 +431,7 @@ class DenseAutoencoder(_DenseLayers):
             self.encoder_linear = nn.Linear(n_features, n_components)
             self.decoder_linear = nn.Linear(n_components, n_features)
             if hidden_layer_sizes:
-                # The hidden layers start as a zero correction to the linear path.
-                for last in (self.encoder[-1], self.decoder[-1]):
-                    nn.init.zeros_(last.weight)
-                    nn.init.zeros_(last.bias)
+                self._zero_correction()
                 # The linear path's codes are unbounded; the decoder's hidden layers
                 # see them clipped to the training rows' range.
                 self._register_code_range(n_components)
@@ -459,6 +456,14 @@ class DenseAutoencoder(_DenseLayers):
             # earlier call's codes (partial_fit) or not yet observed (fit).
             out = out + self.decoder(code if self.training else self.clip_code(code))
         return self.output_activation(out)
+
+    @torch.no_grad()
+    def _zero_correction(self) -> None:
+        """Zero the hidden layers' last weights: with a linear path, their output is
+        then a zero correction to it (how a new network starts)."""
+        for last in (self.encoder[-1], self.decoder[-1]):
+            nn.init.zeros_(last.weight)
+            nn.init.zeros_(last.bias)
 
     @torch.no_grad()
     def init_linear_path(self, X: torch.Tensor, sample_weight: torch.Tensor | None = None) -> None:

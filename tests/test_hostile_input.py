@@ -415,7 +415,11 @@ def test_fit_copies_float32_input_at_most_once(monkeypatch):
     # near one copy of X (the scaled float32 training rows) plus chunk temporaries.
     monkeypatch.setattr(data_module, "_CHUNK_ROWS", 1000)
     X = np.random.RandomState(0).normal(size=(40_000, 25)).astype(np.float32)
-    model = AutoencoderTransformer(hidden_layer_sizes=(2,), max_epochs=1, batch_size=4000)
+    # check_start trains two more networks on halves of the rows (half-size copies,
+    # documented under check_start): measured below on its own.
+    model = AutoencoderTransformer(
+        hidden_layer_sizes=(2,), max_epochs=1, batch_size=4000, check_start=False
+    )
     model.fit(X[:100])  # warm up: first calls import and cache, which tracemalloc sees
     tracemalloc.start()
     try:
@@ -424,6 +428,15 @@ def test_fit_copies_float32_input_at_most_once(monkeypatch):
     finally:
         tracemalloc.stop()
     assert peak < 1.5 * X.nbytes, f"peak {peak / X.nbytes:.2f} x the input"
+    # With check_start, a half of the rows and its scaled copy come on top.
+    model.set_params(check_start=True)
+    tracemalloc.start()
+    try:
+        model.fit(X)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 3.0 * X.nbytes, f"peak {peak / X.nbytes:.2f} x the input"
 
 
 def test_scoring_allocates_batches_not_full_size_temporaries(monkeypatch):

@@ -176,3 +176,53 @@ def test_bad_codes_to_inverse_transform(digits):
         ae.inverse_transform(np.zeros((3, 5)))
     with pytest.raises(ValueError, match="Input contains infinity"):
         ae.inverse_transform(np.full((3, 2), np.inf))
+
+
+# ------------------------------------------------------------------ check_start
+def test_check_start_sets_an_overfitting_network_back_to_pca():
+    # A noisy plane seen through 40 rows: the hidden layers fit noise, which the
+    # held-out halves show; the fitted model is then PCA itself.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(40, 2)) @ rng.normal(size=(2, 10)) + 0.3 * rng.normal(size=(40, 10))
+    params = dict(n_components=2, hidden_layer_sizes=(64,), max_epochs=300, learning_rate=1e-2)
+    checked = AutoencoderTransformer(random_state=0, **params).fit(X)
+    assert checked.start_kept_
+    pca = PCA(2).fit(X)
+    np.testing.assert_allclose(
+        checked.inverse_transform(checked.transform(X)),
+        pca.inverse_transform(pca.transform(X)),
+        atol=1e-5,
+    )
+    unchecked = AutoencoderTransformer(random_state=0, check_start=False, **params).fit(X)
+    assert not unchecked.start_kept_
+    error = np.mean((unchecked.inverse_transform(unchecked.transform(X)) - X) ** 2)
+    assert error < np.mean((pca.inverse_transform(pca.transform(X)) - X) ** 2)  # fits noise
+
+
+def test_check_start_keeps_a_network_that_wins_as_it_was_trained():
+    from sklearn.datasets import load_digits
+
+    X = load_digits().data[:500]
+    checked = AutoencoderTransformer(n_components=2, max_epochs=60, random_state=0).fit(X)
+    plain = AutoencoderTransformer(
+        n_components=2, max_epochs=60, random_state=0, check_start=False
+    ).fit(X)
+    assert not checked.start_kept_
+    np.testing.assert_array_equal(checked.transform(X), plain.transform(X))
+    assert checked.loss_curve_ == plain.loss_curve_
+
+
+def test_check_start_fits_are_not_shown_to_user_callbacks():
+    from skorch.callbacks import Callback
+
+    seen = []  # outside the callback: initialize() must not reset it
+
+    class Epochs(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            seen.append(net.history[-1, "epoch"])
+
+    rng = np.random.RandomState(0)
+    model = AutoencoderTransformer(max_epochs=7, callbacks=[Epochs()], random_state=0)
+    model.fit(rng.normal(size=(60, 5)))
+    assert model._checks_start()  # the check ran, with its two fits on halves
+    assert seen == list(range(1, 8))  # only the fit asked for
