@@ -84,6 +84,7 @@ def ours(X: np.ndarray, epochs: int, batch_size: int, device, seed: int):
         n_iter_no_change=epochs + 1,
         random_state=seed,
         device=str(device),
+        check_start=False,  # epochs of one training run
     )
     ae.fit(X)
     return ae, list(ae.net_.history[:, "dur"])

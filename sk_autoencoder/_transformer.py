@@ -64,6 +64,13 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     ordinary value at inference becomes a 30-100 sigma input. See the user guide's
     "How scaling matters" and "How training converges".
 
+    ``check_start=True`` guards the PCA start on rows the network has not seen:
+    networks trained on each half of the rows must beat PCA on the other half, or
+    the fitted network is set back to PCA's reconstruction (``start_kept_``). On the
+    benchmark's two halves (three seeds) the median ratio to PCA is unchanged and
+    the worst pair falls from 1.41 and 7.9 to 1.05 and 1.02, for 2.2-2.9 times the
+    fit time.
+
     See Also
     --------
     AutoencoderAnomalyDetector : The same network scoring rows by reconstruction error.
