@@ -75,6 +75,9 @@ from .modules import (
 # seed) serve every row, so scores are deterministic and do not depend on which
 # other rows share the call.
 _ELBO_DRAWS = 16
+# hidden_layer_sizes="auto" for the dense network: the candidates cross-fitted on
+# halves of the rows (the first is also the choice where nothing is cross-fitted).
+_AUTO_HIDDEN_LAYERS = ((100,), (128, 64))
 
 
 def _snapshot(state):
@@ -137,7 +140,7 @@ class _BaseAutoencoder(BaseEstimator):
     # Numbers are _Number intervals: scikit-learn's Interval, refusing booleans.
     _parameter_constraints: dict = {
         "n_components": [_Number(Integral, 1, None, closed="left")],
-        "hidden_layer_sizes": ["array-like"],
+        "hidden_layer_sizes": ["array-like", StrOptions({"auto"})],
         "activation": [StrOptions(set(_ACTIVATIONS))],
         "dropout": [_Number(Real, 0, 1, closed="left")],
         "init": [StrOptions({"pca", "random"})],
@@ -186,7 +189,11 @@ class _BaseAutoencoder(BaseEstimator):
 
     # ------------------------------------------------------------------ validation
     def _check_hidden_layer_sizes(self) -> tuple[int, ...]:
+        """The hidden layers' widths: those given, or for ``"auto"`` those chosen by
+        the last fit (``hidden_layer_sizes_``), else the first candidate."""
         sizes = self.hidden_layer_sizes
+        if isinstance(sizes, str) and sizes == "auto":
+            return getattr(self, "hidden_layer_sizes_", None) or self._auto_candidates()[0]
         if isinstance(sizes, Integral):
             sizes = (sizes,)
         sizes = tuple(sizes)
@@ -355,13 +362,27 @@ class _BaseAutoencoder(BaseEstimator):
         )
         _check_noise(self.noise, self.noise_type, dataset)
         self._warn_long_sequence(X.shape[1])
+        self.__dict__.pop("hidden_layer_sizes_", None)  # not the last fit's choice
+        candidates = [self._check_hidden_layer_sizes()]
+        if self.hidden_layer_sizes == "auto":
+            candidates = list(self._auto_candidates())
+        checked = epochs is None and self._checks_start(candidates[0])
+        if checked:
+            trained, start = self._cross_fit(X, weights, seed, candidates)
+            candidates = [candidates[int(np.argmin(trained))]]
+        self.hidden_layer_sizes_ = candidates[0]
         net = self._build_net(X.shape, device, seed)
         if epochs is not None:
             net.max_epochs = epochs
         self._train(net, dataset, seed)
-        self.start_kept_ = False
-        if epochs is None and self._checks_start():
-            self._check_start(X, weights, dataset, seed)
+        # An interrupted fit keeps what it trained, unjudged.
+        self.start_kept_ = bool(
+            checked
+            and not dict(net.callbacks_)["interrupt_guard"].interrupted_
+            and min(trained) >= start
+        )
+        if self.start_kept_:
+            self._reset_to_start(net.module_, dataset)
         self.n_samples_seen_ = X.shape[0]  # rows of positive weight
         return dataset
 
@@ -714,29 +735,42 @@ class _BaseAutoencoder(BaseEstimator):
         the objective is the reconstruction error (no noise)."""
         return self._starts_from_pca() and not self.noise
 
-    def _checks_start(self) -> bool:
-        """Whether this fresh fit runs ``check_start``: a PCA start judged by the error,
-        hidden layers to judge (without, the network is the linear path alone), a
+    def _auto_candidates(self) -> tuple[tuple[int, ...], ...]:
+        """``hidden_layer_sizes="auto"``: the dense network's candidates, or the
+        architecture's own default widths (one candidate) for the others."""
+        if self.module is None and self.architecture == "dense":
+            return _AUTO_HIDDEN_LAYERS
+        cls = self.module if self.module is not None else _ARCHITECTURES[self.architecture]
+        default = inspect.signature(cls).parameters.get("hidden_layer_sizes")
+        if default is None or default.default is inspect.Parameter.empty:
+            return (_AUTO_HIDDEN_LAYERS[0],)
+        return (tuple(default.default),)
+
+    def _checks_start(self, hidden_layer_sizes: tuple[int, ...]) -> bool:
+        """Whether a fresh fit runs ``check_start``: a PCA start judged by the error,
+        hidden layers to judge (without, the network is the linear path alone), and a
         loss without a bounded domain (a half's scaling can put the other half
-        outside it), and training that was not interrupted."""
+        outside it)."""
         return (
             self.check_start
             and self._judges_start()
-            and len(self._check_hidden_layer_sizes()) > 0
+            and len(hidden_layer_sizes) > 0
             and _LOSSES[self.loss].domain is None
-            and not dict(self.net_.callbacks_)["interrupt_guard"].interrupted_
         )
 
-    def _check_start(self, X, weights: np.ndarray | None, dataset, seed: int) -> None:
-        """``check_start``: set the fitted network back to its PCA start unless
-        networks trained on each half of the rows reconstruct the other half better
-        than their own PCA starts do (``start_kept_`` records it).
+    def _cross_fit(
+        self, X, weights: np.ndarray | None, seed: int, candidates: list
+    ) -> tuple[list[float], float]:
+        """``check_start``'s cross-fit: for each candidate ``hidden_layer_sizes``, the
+        summed held-out error of networks trained on each half of the rows and
+        measured on the other half, and the same sum for their PCA starts.
 
         ``X`` and ``weights`` are the validated training rows and their relative
-        weights, ``dataset`` the rows the network was trained on."""
+        weights. With fewer than 4 rows nothing can be held out: every candidate
+        then counts as beating its start."""
         n = X.shape[0]
         if n < 4:
-            return
+            return [-math.inf] * len(candidates), 0.0
         order = np.random.RandomState(seed).permutation(n)
         halves = np.sort(order[: n // 2]), np.sort(order[n // 2 :])
         # The same settings, without the user's callbacks (they are told about the
@@ -748,17 +782,20 @@ class _BaseAutoencoder(BaseEstimator):
             "verbose": 0,
             "warm_start": False,
         }
-        trained = start = 0.0
+        trained, start = [0.0] * len(candidates), 0.0
         for fit_rows, held_out in (halves, halves[::-1]):
-            fold = type(self)(**settings)
-            fold_data = fold._fit(X[fit_rows], None if weights is None else weights[fit_rows])
             held_weights = None if weights is None else weights[held_out]
-            trained += fold._held_out_error(X[held_out], held_weights)
+            for i, sizes in enumerate(candidates):
+                fold = type(self)(**{**settings, "hidden_layer_sizes": sizes})
+                fold_data = fold._fit(X[fit_rows], None if weights is None else weights[fit_rows])
+                if dict(fold.net_.callbacks_)["interrupt_guard"].interrupted_:
+                    raise KeyboardInterrupt("fit was interrupted while checking its start.")
+                # Held-out rows indexed once trained, not held through training.
+                trained[i] += fold._held_out_error(X[held_out], held_weights)
+            # The PCA start of a half does not depend on the hidden layers.
             fold._reset_to_start(fold.net_.module_, fold_data)
             start += fold._held_out_error(X[held_out], held_weights)
-        if trained >= start:
-            self._reset_to_start(self.net_.module_, dataset)
-            self.start_kept_ = True
+        return trained, start
 
     def _held_out_error(self, X, weights: np.ndarray | None) -> float:
         """Mean reconstruction loss of rows (weighted), in the scaled space, over

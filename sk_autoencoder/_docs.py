@@ -18,9 +18,15 @@ n_components : int, default={n_components}
         are allowed: such an over-complete network can learn the identity, which
         gives near-zero reconstruction error and little use as a feature extractor.
 
-    hidden_layer_sizes : array-like of int, default={hidden_layer_sizes}
+    hidden_layer_sizes : array-like of int or "auto", default={hidden_layer_sizes}
         Widths of the encoder's hidden layers, outermost first; the decoder mirrors
-        them. ``()`` gives a single linear map on each side.
+        them. ``()`` gives a single linear map on each side. ``"auto"`` chooses, for
+        the dense network, between one hidden layer of 100 and two of 128 and 64 by
+        ``check_start``'s cross-fit (the one whose networks trained on each half of
+        the rows reconstruct the other half better; one layer of 100 where there is
+        no cross-fit: ``check_start=False``, ``init="random"``, ``noise``,
+        ``partial_fit``), and the architecture's own default for the others. The
+        widths used are ``hidden_layer_sizes_``.
 
     activation : {activation_choices}, default="relu"
         Activation of the hidden layers. The code layer is always linear, so
@@ -51,15 +57,17 @@ n_components : int, default={n_components}
 
     check_start : bool, default={check_start}
         With ``init="pca"`` (and no ``noise``), whether ``fit`` also checks on
-        held-out rows that the trained network beats its PCA start: two more
-        networks are trained, each on one half of the rows (a split seeded by
-        ``random_state``), and each is measured on the other half against its own
-        PCA start; unless the trained networks reconstruct the held-out halves
-        better, the fitted network is set back to its start, PCA's reconstruction
-        (``start_kept_``). This catches networks that fit their training rows
-        better than PCA but new rows worse (small or nearly linear tables), at
-        about twice the fit time; ``partial_fit`` and continued training do not
-        check. Measured in the user guide's "How training converges".
+        held-out rows that the trained network beats its PCA start: before it,
+        networks with the same settings are trained on each half of the rows (a
+        split seeded by ``random_state``; for each candidate of
+        ``hidden_layer_sizes="auto"``), and each is measured on the other half
+        against its own PCA start; unless the trained networks reconstruct the
+        held-out halves better, the fitted network is set back to its start,
+        PCA's reconstruction (``start_kept_``). This catches networks that fit
+        their training rows better than PCA but new rows worse (small or nearly
+        linear tables), at about twice the fit time per candidate;
+        ``partial_fit`` and continued training do not check. Measured in the user
+        guide's "How training converges".
 
     loss : {loss_choices}, default="mse"
         Reconstruction loss per entry, which training minimises and every score
@@ -287,6 +295,10 @@ n_features_in_ : int
 
     loss_curve_ : list of float
         Mean training loss of each epoch.
+
+    hidden_layer_sizes_ : tuple of int
+        Widths of the fitted network's hidden layers (those chosen with
+        ``hidden_layer_sizes="auto"``).
 
     start_kept_ : bool
         Whether ``check_start`` set the fitted network back to its PCA start

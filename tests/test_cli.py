@@ -464,7 +464,7 @@ def test_option_values_are_read_by_the_constraints(tables, tmp_path, capsys):
         ("--batch-size", "many", "argument --batch-size: expected auto or an integer, got 'many'"),
         ("--loss", "huber", "argument --loss: expected bce or mse, got 'huber'"),
         ("--max-samples", "all", "expected auto, an integer or a number, got 'all'"),
-        ("--hidden-layer-sizes", "8,x", "expected comma-separated integers"),
+        ("--hidden-layer-sizes", "8,x", "expected auto or comma-separated integers"),
         ("--batch-size", "0", "The 'batch_size' parameter of AutoencoderAnomalyDetector"),
     ]:
         assert main([*fit, option, value]) == 2

@@ -204,8 +204,13 @@ def test_check_start_keeps_a_network_that_wins_as_it_was_trained():
 
     X = load_digits().data[:500]
     checked = AutoencoderTransformer(n_components=2, max_epochs=60, random_state=0).fit(X)
+    # The cross-fit runs before the network is trained, and does not change how.
     plain = AutoencoderTransformer(
-        n_components=2, max_epochs=60, random_state=0, check_start=False
+        n_components=2,
+        hidden_layer_sizes=checked.hidden_layer_sizes_,
+        max_epochs=60,
+        random_state=0,
+        check_start=False,
     ).fit(X)
     assert not checked.start_kept_
     np.testing.assert_array_equal(checked.transform(X), plain.transform(X))
@@ -224,5 +229,87 @@ def test_check_start_fits_are_not_shown_to_user_callbacks():
     rng = np.random.RandomState(0)
     model = AutoencoderTransformer(max_epochs=7, callbacks=[Epochs()], random_state=0)
     model.fit(rng.normal(size=(60, 5)))
-    assert model._checks_start()  # the check ran, with its two fits on halves
+    assert model._checks_start(model.hidden_layer_sizes_)  # the check ran, on halves
     assert seen == list(range(1, 8))  # only the fit asked for
+
+
+# ------------------------------------------------------------------ hidden_layer_sizes="auto"
+@pytest.mark.parametrize(
+    "trained, start, widths, kept",
+    [
+        ([1.0, 0.5], 2.0, (128, 64), False),  # the deeper network wins on held-out rows
+        ([0.5, 1.0], 2.0, (100,), False),
+        ([1.0, 0.5], 0.4, (128, 64), True),  # neither beats PCA: back to the start
+    ],
+)
+def test_auto_hidden_layers_take_the_cross_fit_winner(monkeypatch, trained, start, widths, kept):
+    calls = []
+
+    def cross_fit(self, X, weights, seed, candidates):
+        calls.append(candidates)
+        return trained, start
+
+    monkeypatch.setattr(AutoencoderTransformer, "_cross_fit", cross_fit)
+    X = np.random.RandomState(0).normal(size=(80, 6))
+    model = AutoencoderTransformer(hidden_layer_sizes="auto", max_epochs=3, random_state=0).fit(X)
+    assert calls == [[(100,), (128, 64)]]
+    assert model.hidden_layer_sizes_ == widths
+    assert [m.out_features for m in model.net_.module_.modules() if hasattr(m, "out_features")][
+        : len(widths)
+    ] == list(widths)
+    assert model.start_kept_ is kept
+    pca = PCA(2).fit(X)
+    start_error = _reconstruction_mse(model, X) - _reconstruction_mse(pca, X)
+    if kept:
+        assert abs(start_error) < 1e-5  # PCA's reconstruction itself
+    else:
+        assert start_error < 0  # the trained network, better than PCA on its rows
+
+
+@pytest.mark.parametrize(
+    "params, widths",
+    [
+        ({"check_start": False}, (100,)),
+        ({"init": "random"}, (100,)),
+        ({"noise": 0.1}, (100,)),
+        ({"architecture": "recurrent", "n_components": 2}, (32,)),
+    ],
+)
+def test_auto_hidden_layers_without_a_cross_fit(monkeypatch, params, widths):
+    def cross_fit(*args):
+        raise AssertionError("no cross-fit expected")
+
+    monkeypatch.setattr(AutoencoderTransformer, "_cross_fit", cross_fit)
+    X = np.random.RandomState(0).normal(size=(40, 6))
+    model = AutoencoderTransformer(
+        hidden_layer_sizes="auto", max_epochs=2, random_state=0, **params
+    )
+    model.fit(X)
+    assert model.hidden_layer_sizes_ == widths
+    assert model.get_params()["hidden_layer_sizes"] == "auto"  # left as given
+
+
+def test_auto_hidden_layers_are_kept_by_partial_fit_and_warm_start():
+    X = np.random.RandomState(0).normal(size=(60, 6))
+    auto = dict(hidden_layer_sizes="auto", max_epochs=2, random_state=0)
+    model = AutoencoderTransformer(**auto).partial_fit(X)
+    assert model.hidden_layer_sizes_ == (100,)  # nothing to cross-fit on one chunk
+    model.partial_fit(X)
+    assert model.hidden_layer_sizes_ == (100,)
+    fitted = AutoencoderTransformer(**auto, warm_start=True).fit(X)
+    widths = fitted.hidden_layer_sizes_
+    fitted.fit(X)  # continues the chosen network
+    assert fitted.hidden_layer_sizes_ == widths
+    assert fitted.n_iter_ == 4
+
+
+def test_auto_hidden_layers_fit_as_the_chosen_widths_would():
+    from sklearn.datasets import load_digits
+
+    X = load_digits().data[:300]
+    params = dict(n_components=2, max_epochs=30, random_state=0)
+    auto = AutoencoderTransformer(hidden_layer_sizes="auto", **params).fit(X)
+    assert auto.hidden_layer_sizes_ in [(100,), (128, 64)]
+    given = AutoencoderTransformer(hidden_layer_sizes=auto.hidden_layer_sizes_, **params).fit(X)
+    assert given.start_kept_ == auto.start_kept_
+    np.testing.assert_array_equal(auto.transform(X), given.transform(X))
