@@ -80,6 +80,18 @@ _ELBO_DRAWS = 16
 _AUTO_HIDDEN_LAYERS = ((100,), (128, 64))
 
 
+def _consistent_winner(errors: list[list[float]]) -> int:
+    """Index of the candidate chosen from held-out errors (one list per candidate, one
+    entry per half): the first, replaced by a later one only where that one is lower
+    on every half. Picking the lowest sum would favour whichever candidate one noisy
+    half happens to flatter, more so the more candidates there are."""
+    chosen = 0
+    for i in range(1, len(errors)):
+        if all(e < c for e, c in zip(errors[i], errors[chosen], strict=True)):
+            chosen = i
+    return chosen
+
+
 def _snapshot(state):
     """A copy of a nested torch state (``state_dict()``): tensors cloned, dicts and
     lists rebuilt, other values shared. ``copy.deepcopy`` gives the same through each
@@ -368,8 +380,9 @@ class _BaseAutoencoder(BaseEstimator):
             candidates = list(self._auto_candidates())
         checked = epochs is None and self._checks_start(candidates[0])
         if checked:
-            trained, start = self._cross_fit(X, weights, seed, candidates)
-            candidates = [candidates[int(np.argmin(trained))]]
+            errors, start = self._cross_fit(X, weights, seed, candidates)
+            chosen = _consistent_winner(errors)
+            candidates, trained = [candidates[chosen]], sum(errors[chosen])
         self.hidden_layer_sizes_ = candidates[0]
         net = self._build_net(X.shape, device, seed)
         if epochs is not None:
@@ -379,7 +392,7 @@ class _BaseAutoencoder(BaseEstimator):
         self.start_kept_ = bool(
             checked
             and not dict(net.callbacks_)["interrupt_guard"].interrupted_
-            and min(trained) >= start
+            and trained >= start
         )
         if self.start_kept_:
             self._reset_to_start(net.module_, dataset)
@@ -760,17 +773,17 @@ class _BaseAutoencoder(BaseEstimator):
 
     def _cross_fit(
         self, X, weights: np.ndarray | None, seed: int, candidates: list
-    ) -> tuple[list[float], float]:
+    ) -> tuple[list[list[float]], float]:
         """``check_start``'s cross-fit: for each candidate ``hidden_layer_sizes``, the
-        summed held-out error of networks trained on each half of the rows and
-        measured on the other half, and the same sum for their PCA starts.
+        held-out errors of networks trained on each half of the rows and measured on
+        the other half (one per half), and the summed error of their PCA starts.
 
         ``X`` and ``weights`` are the validated training rows and their relative
         weights. With fewer than 4 rows nothing can be held out: every candidate
         then counts as beating its start."""
         n = X.shape[0]
         if n < 4:
-            return [-math.inf] * len(candidates), 0.0
+            return [[-math.inf]] * len(candidates), 0.0
         order = np.random.RandomState(seed).permutation(n)
         halves = np.sort(order[: n // 2]), np.sort(order[n // 2 :])
         # The same settings, without the user's callbacks (they are told about the
@@ -782,7 +795,7 @@ class _BaseAutoencoder(BaseEstimator):
             "verbose": 0,
             "warm_start": False,
         }
-        trained, start = [0.0] * len(candidates), 0.0
+        trained, start = [[] for _ in candidates], 0.0
         for fit_rows, held_out in (halves, halves[::-1]):
             held_weights = None if weights is None else weights[held_out]
             for i, sizes in enumerate(candidates):
@@ -791,7 +804,7 @@ class _BaseAutoencoder(BaseEstimator):
                 if dict(fold.net_.callbacks_)["interrupt_guard"].interrupted_:
                     raise KeyboardInterrupt("fit was interrupted while checking its start.")
                 # Held-out rows indexed once trained, not held through training.
-                trained[i] += fold._held_out_error(X[held_out], held_weights)
+                trained[i].append(fold._held_out_error(X[held_out], held_weights))
             # The PCA start of a half does not depend on the hidden layers.
             fold._reset_to_start(fold.net_.module_, fold_data)
             start += fold._held_out_error(X[held_out], held_weights)

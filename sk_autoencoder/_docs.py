@@ -22,11 +22,12 @@ n_components : int, default={n_components}
         Widths of the encoder's hidden layers, outermost first; the decoder mirrors
         them. ``()`` gives a single linear map on each side. ``"auto"`` chooses, for
         the dense network, between one hidden layer of 100 and two of 128 and 64 by
-        ``check_start``'s cross-fit (the one whose networks trained on each half of
-        the rows reconstruct the other half better; one layer of 100 where there is
-        no cross-fit: ``check_start=False``, ``init="random"``, ``noise``,
-        ``partial_fit``), and the architecture's own default for the others. The
-        widths used are ``hidden_layer_sizes_``.
+        ``check_start``'s cross-fit (the two layers only if their networks trained
+        on each half of the rows reconstruct the other half better than the single
+        layer's do, on both halves; one layer of 100 where there is no cross-fit:
+        ``check_start=False``, ``init="random"``, ``noise``, ``partial_fit``), and
+        the architecture's own default for the others. The widths used are
+        ``hidden_layer_sizes_``.
 
     activation : {activation_choices}, default="relu"
         Activation of the hidden layers. The code layer is always linear, so

@@ -237,9 +237,10 @@ def test_check_start_fits_are_not_shown_to_user_callbacks():
 @pytest.mark.parametrize(
     "trained, start, widths, kept",
     [
-        ([1.0, 0.5], 2.0, (128, 64), False),  # the deeper network wins on held-out rows
-        ([0.5, 1.0], 2.0, (100,), False),
-        ([1.0, 0.5], 0.4, (128, 64), True),  # neither beats PCA: back to the start
+        ([[1.0, 1.0], [0.5, 0.5]], 2.0, (128, 64), False),  # deeper, lower on both halves
+        ([[1.0, 0.2], [0.5, 0.5]], 2.0, (100,), False),  # lower in sum, not on each half
+        ([[0.5, 0.5], [1.0, 1.0]], 2.0, (100,), False),
+        ([[1.0, 1.0], [0.3, 0.2]], 0.4, (128, 64), True),  # neither beats PCA: the start
     ],
 )
 def test_auto_hidden_layers_take_the_cross_fit_winner(monkeypatch, trained, start, widths, kept):
