@@ -92,6 +92,11 @@ def _consistent_winner(errors: list[list[float]]) -> int:
     return chosen
 
 
+def _interrupted(net) -> bool:
+    """Whether a KeyboardInterrupt cut the net's last training short."""
+    return dict(net.callbacks_)["interrupt_guard"].interrupted_
+
+
 def _snapshot(state):
     """A copy of a nested torch state (``state_dict()``): tensors cloned, dicts and
     lists rebuilt, other values shared. ``copy.deepcopy`` gives the same through each
@@ -374,10 +379,11 @@ class _BaseAutoencoder(BaseEstimator):
         )
         _check_noise(self.noise, self.noise_type, dataset)
         self._warn_long_sequence(X.shape[1])
-        self.__dict__.pop("hidden_layer_sizes_", None)  # not the last fit's choice
-        candidates = [self._check_hidden_layer_sizes()]
-        if self.hidden_layer_sizes == "auto":
+        # The constraints leave "auto" as the only string; an array must not meet ==.
+        if isinstance(self.hidden_layer_sizes, str):
             candidates = list(self._auto_candidates())
+        else:
+            candidates = [self._check_hidden_layer_sizes()]
         checked = epochs is None and self._checks_start(candidates[0])
         if checked:
             errors, start = self._cross_fit(X, weights, seed, candidates)
@@ -389,11 +395,7 @@ class _BaseAutoencoder(BaseEstimator):
             net.max_epochs = epochs
         self._train(net, dataset, seed)
         # An interrupted fit keeps what it trained, unjudged.
-        self.start_kept_ = bool(
-            checked
-            and not dict(net.callbacks_)["interrupt_guard"].interrupted_
-            and trained >= start
-        )
+        self.start_kept_ = bool(checked and not _interrupted(net) and trained >= start)
         if self.start_kept_:
             self._reset_to_start(net.module_, dataset)
         self.n_samples_seen_ = X.shape[0]  # rows of positive weight
@@ -801,7 +803,7 @@ class _BaseAutoencoder(BaseEstimator):
             for i, sizes in enumerate(candidates):
                 fold = type(self)(**{**settings, "hidden_layer_sizes": sizes})
                 fold_data = fold._fit(X[fit_rows], None if weights is None else weights[fit_rows])
-                if dict(fold.net_.callbacks_)["interrupt_guard"].interrupted_:
+                if _interrupted(fold.net_):
                     raise KeyboardInterrupt("fit was interrupted while checking its start.")
                 # Held-out rows indexed once trained, not held through training.
                 trained[i].append(fold._held_out_error(X[held_out], held_weights))

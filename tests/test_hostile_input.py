@@ -410,12 +410,12 @@ def test_recurrent_network_warns_about_very_long_default_sequences():
 
 
 # ------------------------------------------------------------------ memory
-def _peak_bytes(call, *args) -> int:
-    """Peak of the allocations tracemalloc sees (numpy's included) during one call."""
+def _traced(call, *args):
+    """The call's result and the peak of the allocations tracemalloc sees (numpy's
+    included) during it."""
     tracemalloc.start()
     try:
-        call(*args)
-        return tracemalloc.get_traced_memory()[1]
+        return call(*args), tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
 
@@ -431,11 +431,11 @@ def test_fit_copies_float32_input_at_most_once(monkeypatch):
         hidden_layer_sizes=(2,), max_epochs=1, batch_size=4000, check_start=False
     )
     model.fit(X[:100])  # warm up: first calls import and cache, which tracemalloc sees
-    peak = _peak_bytes(model.fit, X)
+    _, peak = _traced(model.fit, X)
     assert peak < 1.5 * X.nbytes, f"peak {peak / X.nbytes:.2f} x the input"
     # With check_start, a half of the rows and its scaled copy come on top.
     model.set_params(check_start=True)
-    peak = _peak_bytes(model.fit, X)
+    _, peak = _traced(model.fit, X)
     assert peak < 3.0 * X.nbytes, f"peak {peak / X.nbytes:.2f} x the input"
 
 
@@ -453,8 +453,7 @@ def test_scoring_allocates_batches_not_full_size_temporaries(monkeypatch):
         (transformer.inverse_transform, codes),
     ]
     for method, data in calls:
-        out = method(data)
-        peak = _peak_bytes(method, data)
+        out, peak = _traced(method, data)
         # The output plus a few batch-sized temporaries (1000 x 25 float64 each).
         assert peak < out.nbytes + 10 * 1000 * 25 * 8, method.__name__
 

@@ -290,6 +290,13 @@ def test_auto_hidden_layers_without_a_cross_fit(monkeypatch, params, widths):
     assert model.get_params()["hidden_layer_sizes"] == "auto"  # left as given
 
 
+def test_hidden_layer_sizes_as_an_array():
+    # "auto" is told apart without comparing an array with a string.
+    X = np.random.RandomState(0).normal(size=(40, 6))
+    model = AutoencoderTransformer(hidden_layer_sizes=np.array([8, 4]), max_epochs=2)
+    assert model.fit(X).hidden_layer_sizes_ == (8, 4)
+
+
 def test_auto_hidden_layers_are_kept_by_partial_fit_and_warm_start():
     X = np.random.RandomState(0).normal(size=(60, 6))
     auto = dict(hidden_layer_sizes="auto", max_epochs=2, random_state=0)
