@@ -36,6 +36,14 @@ Example (the issue-15 figures; about an hour on two cores)::
 ``--config NAME=JSON`` (repeatable) adds autoencoder configurations (keyword arguments
 on top of the defaults), measured in the same run on the same splits, e.g.
 ``--config default={} --config old='{"hidden_layer_sizes": [100]}'``.
+
+``--best-of`` adds a row that takes, for every (table, units, k), whichever of PCA and
+the configurations reconstructs the *held-out* rows best: a bound on what any rule
+choosing among them from the training rows could reach, not a method. ``--input``
+summarises the CSV files of earlier runs (``--output``) instead of running, e.g. the
+halves of one study run on two cores::
+
+    python benchmarks/bench_reduction.py --input half_a.csv half_b.csv --best-of
 """
 
 from __future__ import annotations
@@ -179,13 +187,34 @@ def run_table(name, loader, configs, seeds, ks, units, max_rows) -> list[dict]:
     return rows
 
 
-def summarise(table: pd.DataFrame, configs: list[str]) -> pd.DataFrame:
+BEST_OF = "best-of"
+
+
+def _add_best_of(means: pd.DataFrame, configs: list[str]) -> pd.DataFrame:
+    """``means`` with the figures of whichever method (PCA or a configuration) has the
+    lowest held-out MSE on each row, as the pseudo-configuration ``best-of``."""
+    methods = [BASELINE, *configs]
+    mse = means[[f"{m}_mse" for m in methods]].to_numpy()
+    pick = np.nanargmin(mse, axis=1)
+    rows = np.arange(len(means))
+    out = means.copy()
+    for key in ("mse", "down"):
+        out[f"{BEST_OF}_{key}"] = means[[f"{m}_{key}" for m in methods]].to_numpy()[rows, pick]
+    # Choosing costs every candidate's fit.
+    out[f"{BEST_OF}_s"] = means[[f"{m}_s" for m in methods]].sum(axis=1)
+    return out
+
+
+def summarise(table: pd.DataFrame, configs: list[str], best_of: bool = False) -> pd.DataFrame:
     """Per units, configuration and half: the figures the issue asks for.
 
-    Seeds are averaged first (per table and k, MSE ratio = mean MSE / mean PCA MSE).
+    Seeds are averaged first (per table and k, MSE ratio = mean MSE / mean PCA MSE);
+    ``best_of`` adds the ``best-of`` bound, chosen on those averages.
     """
     keys = ["table", "half", "units", "k"]
     means = table.groupby(keys).mean(numeric_only=True).reset_index()
+    if best_of:
+        means, configs = _add_best_of(means, configs), [*configs, BEST_OF]
     groups = [(unit, half, g) for (unit, half), g in means.groupby(["units", "half"])]
     if means["half"].nunique() > 1:
         groups += [(unit, "all", g) for unit, g in means.groupby("units")]
@@ -261,7 +290,18 @@ def main(argv=None) -> None:
     )
     parser.add_argument("--output", help="CSV file for the raw per-(table, seed, k) rows")
     parser.add_argument("--per-table", action="store_true", help="print per-table rows")
+    parser.add_argument(
+        "--best-of",
+        action="store_true",
+        help="add the best of PCA and the configurations per pair, chosen on held-out rows",
+    )
+    parser.add_argument(
+        "--input", nargs="+", help="summarise these --output CSV files instead of running"
+    )
     args = parser.parse_args(argv)
+    if args.input:
+        _report(pd.concat([pd.read_csv(path) for path in args.input]), args)
+        return
     configs = dict(args.config or [("autoencoder", {})])
     if BASELINE in configs:
         raise SystemExit(f"--config name {BASELINE!r} is the baseline's")
@@ -303,14 +343,24 @@ def main(argv=None) -> None:
     table = pd.DataFrame(rows)
     if args.output:
         table.to_csv(args.output, index=False)
+    _report(table, args)
+
+
+def _configs(table: pd.DataFrame) -> list[str]:
+    """The configurations whose figures ``table`` holds, in column order."""
+    return [c[: -len("_mse")] for c in table.columns if c.endswith("_mse") and c != "pca_mse"]
+
+
+def _report(table: pd.DataFrame, args) -> None:
+    configs = _configs(table)
     with pd.option_context(
         "display.width", 250, "display.max_columns", 40, "display.max_rows", 500
     ):
         if args.per_table:
             print()
-            print(per_table(table, list(configs)).round(3).to_string(index=False))
+            print(per_table(table, configs).round(3).to_string(index=False))
         print()
-        print(summarise(table, list(configs)).round(3).to_string(index=False))
+        print(summarise(table, configs, args.best_of).round(3).to_string(index=False))
 
 
 if __name__ == "__main__":
