@@ -303,8 +303,9 @@ def main(argv=None) -> None:
         _report(pd.concat([pd.read_csv(path) for path in args.input]), args)
         return
     configs = dict(args.config or [("autoencoder", {})])
-    if BASELINE in configs:
-        raise SystemExit(f"--config name {BASELINE!r} is the baseline's")
+    for reserved in (BASELINE, BEST_OF):
+        if reserved in configs:
+            raise SystemExit(f"--config name {reserved!r} is reserved")
     available = tables(args.data_dir)
     if args.tables:
         missing = set(args.tables) - set(available)
@@ -348,7 +349,9 @@ def main(argv=None) -> None:
 
 def _configs(table: pd.DataFrame) -> list[str]:
     """The configurations whose figures ``table`` holds, in column order."""
-    return [c[: -len("_mse")] for c in table.columns if c.endswith("_mse") and c != "pca_mse"]
+    return [
+        c[: -len("_mse")] for c in table.columns if c.endswith("_mse") and c != f"{BASELINE}_mse"
+    ]
 
 
 def _report(table: pd.DataFrame, args) -> None:
