@@ -47,8 +47,11 @@ n_components : int, default={n_components}
         the training rows than that start (tables PCA already reconstructs almost
         exactly), the start is kept; not with ``noise``, ``sparsity`` or
         ``contractive``, whose objective is not the reconstruction error alone. The
-        linear path carries rows outside the training range the way PCA would; the
-        hidden layers see the input and the code clipped to their training ranges.
+        hidden layers see the input and the code clipped to their training ranges,
+        and at inference what lies beyond those ranges goes through the linear
+        path's starting maps, PCA's: a row far outside the training range is
+        reconstructed as PCA would, plus a difference that stops growing at the
+        edge of the range.
         The start and the comparison with it weigh the rows by ``sample_weight`` as
         training does, and see missing entries as the network does.
         ``"random"``: PyTorch's random initialisation of the network alone. Other

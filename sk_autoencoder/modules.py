@@ -356,11 +356,18 @@ class DenseAutoencoder(_DenseLayers):
     decoder(code)``. The last layers of ``encoder`` and ``decoder`` start at zero,
     and :meth:`init_linear_path` sets the linear maps to PCA's solution of the
     training rows, so that training starts from PCA and the hidden layers learn
-    what a linear map cannot. The linear path sees the unclipped input, so rows
-    outside the training range extrapolate as PCA's would, while at inference the
-    decoder's hidden layers see the code clipped to the range of the training rows'
-    codes (:meth:`~AutoencoderModule.clip_code`). With ``hidden_layer_sizes=()`` the
-    network is the linear path alone.
+    what a linear map cannot. With ``hidden_layer_sizes=()`` the network is the
+    linear path alone.
+
+    At inference, a row outside the training range is split into its clipped part
+    (:meth:`~AutoencoderModule.clip_input`), which goes through the trained network,
+    and what lies beyond, which goes through the linear map the encoder *started*
+    from (PCA's, after :meth:`init_linear_path`); the code likewise, beyond the range
+    of the training rows' codes (:meth:`~AutoencoderModule.clip_code`), through the
+    decoder's starting map. Rows inside the ranges are unaffected. A row far out is
+    then reconstructed as PCA would reconstruct it, plus a difference that stops
+    growing at the edge of the range: maps that training moved slightly from PCA's
+    solution would otherwise multiply that move by the row's distance.
 
     Parameters
     ----------
@@ -435,6 +442,14 @@ class DenseAutoencoder(_DenseLayers):
                 # The linear path's codes are unbounded; the decoder's hidden layers
                 # see them clipped to the training rows' range.
                 self._register_code_range(n_components)
+                # The maps as they start (init_linear_path sets both): what rows and
+                # codes beyond the training ranges extrapolate along.
+                self.register_buffer(
+                    "encoder_start_weight", self.encoder_linear.weight.detach().clone()
+                )
+                self.register_buffer(
+                    "decoder_start_weight", self.decoder_linear.weight.detach().clone()
+                )
             else:
                 # Without hidden layers the linear path is the whole network.
                 self.encoder = self.decoder = None
@@ -442,20 +457,30 @@ class DenseAutoencoder(_DenseLayers):
     def encode(self, X: torch.Tensor) -> torch.Tensor:
         if not self.linear_path:
             return self.encoder(self.clip_input(X))
-        code = self.encoder_linear(X)
-        if self.encoder is not None:
-            code = code + self.encoder(self.clip_input(X))
-        return code
+        if self.encoder is None:
+            return self.encoder_linear(X)
+        clipped = self.clip_input(X)
+        if self.training:
+            # The training rows are inside the range (a continued fit's new rows may
+            # not be): the trained maps learn from them as they are.
+            return self.encoder_linear(X) + self.encoder(clipped)
+        beyond = (X - clipped) @ self.encoder_start_weight.T
+        return self.encoder_linear(clipped) + self.encoder(clipped) + beyond
 
     def decode(self, code: torch.Tensor) -> torch.Tensor:
         if not self.linear_path:
             return self.output_activation(self.decoder(code))
-        out = self.decoder_linear(code)
-        if self.decoder is not None:
-            # Clipped at inference only: while training, the range is that of an
-            # earlier call's codes (partial_fit) or not yet observed (fit).
-            out = out + self.decoder(code if self.training else self.clip_code(code))
-        return self.output_activation(out)
+        if self.decoder is None:
+            return self.output_activation(self.decoder_linear(code))
+        if self.training:
+            # Not clipped while training: the range is that of an earlier call's codes
+            # (partial_fit) or not yet observed (fit).
+            return self.output_activation(self.decoder_linear(code) + self.decoder(code))
+        clipped = self.clip_code(code)
+        beyond = (code - clipped) @ self.decoder_start_weight.T
+        return self.output_activation(
+            self.decoder_linear(clipped) + self.decoder(clipped) + beyond
+        )
 
     @torch.no_grad()
     def _zero_correction(self) -> None:
@@ -472,9 +497,11 @@ class DenseAutoencoder(_DenseLayers):
         The encoder's map becomes the projection on the ``n_components`` leading
         principal axes of ``X`` (centred), the decoder's its transpose plus the
         mean, so that with the hidden layers still at zero the network's code and
-        reconstruction are PCA's. Computed in float64 from the covariance matrix,
-        over row chunks. Each axis's sign makes its largest loading positive, so the
-        result does not depend on the eigensolver.
+        reconstruction are PCA's. With hidden layers, the maps are also kept as the
+        starting maps that rows and codes beyond the training ranges extrapolate
+        along at inference. Computed in float64 from the covariance matrix, over row
+        chunks. Each axis's sign makes its largest loading positive, so the result
+        does not depend on the eigensolver.
 
         Parameters
         ----------
@@ -493,6 +520,9 @@ class DenseAutoencoder(_DenseLayers):
         self.encoder_linear.bias.copy_(-(axes @ mean.to(weight)))
         self.decoder_linear.weight.copy_(axes.T)
         self.decoder_linear.bias.copy_(mean.to(weight))
+        if self.encoder is not None:
+            self.encoder_start_weight.copy_(axes)
+            self.decoder_start_weight.copy_(axes.T)
 
 
 def _principal_axes(

@@ -132,9 +132,12 @@ def test_codes_and_outputs_beyond_float32_are_refused():
     with pytest.raises(ValueError, match=r"X contains values beyond float32's range"):
         model.inverse_transform(np.array([[1e308, 0.0]]))
     # Codes and rows within float32 whose network output overflows it (weights made
-    # large so that it does): an error, never NaN or infinite rows.
+    # large so that it does, the maps beyond the training range too): an error,
+    # never NaN or infinite rows.
+    module = model.net_.module_
+    starts = [module.encoder_start_weight, module.decoder_start_weight]
     with torch.no_grad():
-        for weight in model.net_.module_.parameters():
+        for weight in [*module.parameters(), *starts]:
             weight.mul_(1e3)
     huge = np.array([[0.0, 0.0, 0.0], [3e37, -3e37, 3e37]])
     with pytest.raises(ValueError, match=r"1 row\(s\) for which the network's output overflows"):

@@ -101,6 +101,48 @@ def test_linear_path_starts_at_pca_and_handles_more_components_than_features():
         DenseAutoencoder(6, 2).init_linear_path(X)
 
 
+def test_rows_beyond_the_training_range_extrapolate_along_the_starting_maps():
+    import torch
+
+    rng = np.random.RandomState(0)
+    X = torch.from_numpy(rng.normal(size=(64, 4)).astype("f4"))
+    ae = DenseAutoencoder(4, 2, hidden_layer_sizes=(6,), linear_path=True)
+    ae.init_linear_path(X)
+    start_encoder, start_decoder = (
+        ae.encoder_linear.weight.clone(),
+        ae.decoder_linear.weight.clone(),
+    )
+    with torch.no_grad():  # what training does: every map moves
+        for p in ae.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    ae.observe_input_range(X, reset=True)
+    ae.eval()
+    ae.observe_code_range(X, reset=True)
+    assert torch.equal(ae.encoder_start_weight, start_encoder)
+    assert torch.equal(ae.decoder_start_weight, start_decoder)
+    inside = X[:5]
+    # Inside the ranges, the trained network as it is.
+    code = ae.encoder_linear(inside) + ae.encoder(inside)
+    torch.testing.assert_close(ae.encode(inside), code)
+    torch.testing.assert_close(
+        ae.decode(code), ae.decoder_linear(code) + ae.decoder(ae.clip_code(code))
+    )
+    # Beyond them: the clipped part through the trained network, the rest through
+    # the starting maps (worked out by hand for a row 1000 out in its first feature).
+    far = inside[:1] + torch.tensor([[1000.0, 0.0, 0.0, 0.0]])
+    clipped = ae.clip_input(far)
+    code = ae.encoder_linear(clipped) + ae.encoder(clipped) + (far - clipped) @ start_encoder.T
+    torch.testing.assert_close(ae.encode(far), code)
+    code_clipped = ae.clip_code(code)
+    assert not torch.equal(code_clipped, code)
+    out = (
+        ae.decoder_linear(code_clipped)
+        + ae.decoder(code_clipped)
+        + (code - code_clipped) @ start_decoder.T
+    )
+    torch.testing.assert_close(ae.decode(code), out)
+
+
 def test_weighted_linear_path_is_pca_of_repeated_rows_whatever_the_weights_scale():
     import torch
 
@@ -133,7 +175,7 @@ def test_input_and_code_ranges_clip_the_hidden_layers_only():
     codes = ae.encode(X).detach()
     assert torch.equal(ae.code_low, codes.amin(dim=0))
     assert torch.equal(ae.code_high, codes.amax(dim=0))
-    # The linear path extrapolates; the hidden layers see the clipped row and code.
+    # Training: the linear path sees the row, the hidden layers the clipped row.
     expected = ae.encoder_linear(far) + ae.encoder(ae.clip_input(far))
     assert torch.allclose(ae.encode(far), expected)
     # A custom module that did not register the ranges passes rows through.

@@ -182,6 +182,34 @@ def test_bad_codes_to_inverse_transform(digits):
 
 
 # ------------------------------------------------------------------ check_start
+def test_rows_far_outside_the_training_range_are_reconstructed_as_pca_would():
+    # A curve in 4-D that one hidden layer bends to. Beyond the training range, a
+    # row's excess goes through PCA's maps (the linear path's start) and the rest
+    # through the trained network, so the reconstruction differs from PCA's by an
+    # amount that no longer changes: the error grows exactly as PCA's does. Through
+    # the trained linear path, the difference grew with the distance (2346 at 1e4
+    # ranges out).
+    rng = np.random.RandomState(0)
+    t = rng.uniform(-2, 2, size=(300, 1))
+    X = np.hstack([t, t**2, np.sin(2 * t), np.cos(t)]) + 0.05 * rng.normal(size=(300, 4))
+    params = dict(hidden_layer_sizes=(32,), max_epochs=60, check_start=False, random_state=0)
+    ae = AutoencoderTransformer(n_components=1, **params).fit(X)
+    pca = PCA(1).fit(X)
+    assert not ae.start_kept_
+    assert np.mean((ae.inverse_transform(ae.transform(X)) - X) ** 2) < 0.95 * np.mean(
+        (pca.inverse_transform(pca.transform(X)) - X) ** 2
+    )
+    span = X.max(axis=0) - X.min(axis=0)
+    gaps = []
+    for distance in (1e2, 1e4):
+        far = X[:1] + np.array([[distance, 0.0, 0.0, 0.0]]) * span
+        gaps.append(
+            ae.inverse_transform(ae.transform(far)) - pca.inverse_transform(pca.transform(far))
+        )
+    assert np.abs(gaps[0]).max() > 0.01  # the correction acts out there too
+    np.testing.assert_allclose(gaps[1], gaps[0], atol=2e-3)
+
+
 def test_check_start_sets_an_overfitting_network_back_to_pca():
     # A noisy plane seen through 40 rows: the hidden layers fit noise, which the
     # held-out halves show; the fitted model is then PCA itself.

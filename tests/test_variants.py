@@ -41,10 +41,14 @@ def test_denoising_reconstruction_is_closer_to_clean_rows(digits_unlabelled):
     )
     denoising = AutoencoderTransformer(noise=0.25, **params).fit(X_train)
     plain = AutoencoderTransformer(**params).fit(X_train)
+    pca = PCA(16).fit(X_train)
     error_denoised = _mse(_reconstruct(denoising, X_noisy), X_test)
-    # Measured: 8.1 against 15.8 for the noisy rows and 39.0 for the plain network.
+    # Measured: 5.0 against 15.8 for the noisy rows, 7.0 for PCA's projection of them
+    # and 7.0 for the plain network (17.9 before noisy entries beyond the training
+    # range extrapolated along PCA's maps).
     assert error_denoised < 0.75 * _mse(X_noisy, X_test)
-    assert error_denoised < 0.5 * _mse(_reconstruct(plain, X_noisy), X_test)
+    assert error_denoised < 0.85 * _mse(pca.inverse_transform(pca.transform(X_noisy)), X_test)
+    assert error_denoised < 0.85 * _mse(_reconstruct(plain, X_noisy), X_test)
 
 
 def _near_zero_share(Z):
