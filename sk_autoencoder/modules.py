@@ -362,12 +362,12 @@ class DenseAutoencoder(_DenseLayers):
     At inference, a row outside the training range is split into its clipped part
     (:meth:`~AutoencoderModule.clip_input`), which goes through the trained network,
     and what lies beyond, which goes through the linear map the encoder *started*
-    from (PCA's, after :meth:`init_linear_path`); the code likewise, beyond the range
-    of the training rows' codes (:meth:`~AutoencoderModule.clip_code`), through the
-    decoder's starting map. Rows inside the ranges are unaffected. A row far out is
-    then reconstructed as PCA would reconstruct it, plus a difference that stops
-    growing at the edge of the range: maps that training moved slightly from PCA's
-    solution would otherwise multiply that move by the row's distance.
+    from (PCA's axes, after :meth:`init_linear_path`); the code likewise, beyond the
+    range of the training rows' codes (:meth:`~AutoencoderModule.clip_code`), through
+    PCA's decoder (those axes' transpose). Rows inside the ranges are unaffected. A
+    row far out is then reconstructed as PCA would reconstruct it, plus a difference
+    that stops growing at the edge of the range: maps that training moved slightly
+    from PCA's solution would otherwise multiply that move by the row's distance.
 
     Parameters
     ----------
@@ -442,14 +442,10 @@ class DenseAutoencoder(_DenseLayers):
                 # The linear path's codes are unbounded; the decoder's hidden layers
                 # see them clipped to the training rows' range.
                 self._register_code_range(n_components)
-                # The maps as they start (init_linear_path sets both): what rows and
-                # codes beyond the training ranges extrapolate along.
-                self.register_buffer(
-                    "encoder_start_weight", self.encoder_linear.weight.detach().clone()
-                )
-                self.register_buffer(
-                    "decoder_start_weight", self.decoder_linear.weight.detach().clone()
-                )
+                # The encoder's starting map, PCA's axes once init_linear_path sets
+                # it: what rows beyond the training range extrapolate along, and (its
+                # transpose, PCA's decoder) codes beyond the range of the codes.
+                self.register_buffer("start_axes", self.encoder_linear.weight.detach().clone())
             else:
                 # Without hidden layers the linear path is the whole network.
                 self.encoder = self.decoder = None
@@ -464,7 +460,7 @@ class DenseAutoencoder(_DenseLayers):
             # The training rows are inside the range (a continued fit's new rows may
             # not be): the trained maps learn from them as they are.
             return self.encoder_linear(X) + self.encoder(clipped)
-        beyond = (X - clipped) @ self.encoder_start_weight.T
+        beyond = (X - clipped) @ self.start_axes.T
         return self.encoder_linear(clipped) + self.encoder(clipped) + beyond
 
     def decode(self, code: torch.Tensor) -> torch.Tensor:
@@ -477,7 +473,7 @@ class DenseAutoencoder(_DenseLayers):
             # (partial_fit) or not yet observed (fit).
             return self.output_activation(self.decoder_linear(code) + self.decoder(code))
         clipped = self.clip_code(code)
-        beyond = (code - clipped) @ self.decoder_start_weight.T
+        beyond = (code - clipped) @ self.start_axes
         return self.output_activation(
             self.decoder_linear(clipped) + self.decoder(clipped) + beyond
         )
@@ -521,8 +517,7 @@ class DenseAutoencoder(_DenseLayers):
         self.decoder_linear.weight.copy_(axes.T)
         self.decoder_linear.bias.copy_(mean.to(weight))
         if self.encoder is not None:
-            self.encoder_start_weight.copy_(axes)
-            self.decoder_start_weight.copy_(axes.T)
+            self.start_axes.copy_(axes)
 
 
 def _principal_axes(

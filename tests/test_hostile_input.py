@@ -135,9 +135,8 @@ def test_codes_and_outputs_beyond_float32_are_refused():
     # large so that it does, the maps beyond the training range too): an error,
     # never NaN or infinite rows.
     module = model.net_.module_
-    starts = [module.encoder_start_weight, module.decoder_start_weight]
     with torch.no_grad():
-        for weight in [*module.parameters(), *starts]:
+        for weight in [*module.parameters(), module.start_axes]:
             weight.mul_(1e3)
     huge = np.array([[0.0, 0.0, 0.0], [3e37, -3e37, 3e37]])
     with pytest.raises(ValueError, match=r"1 row\(s\) for which the network's output overflows"):

@@ -118,8 +118,9 @@ def test_rows_beyond_the_training_range_extrapolate_along_the_starting_maps():
     ae.observe_input_range(X, reset=True)
     ae.eval()
     ae.observe_code_range(X, reset=True)
-    assert torch.equal(ae.encoder_start_weight, start_encoder)
-    assert torch.equal(ae.decoder_start_weight, start_decoder)
+    # The starting maps were PCA's: the decoder's is the encoder's transpose.
+    assert torch.equal(start_decoder, start_encoder.T)
+    assert torch.equal(ae.start_axes, start_encoder)
     inside = X[:5]
     # Inside the ranges, the trained network as it is.
     code = ae.encoder_linear(inside) + ae.encoder(inside)
