@@ -289,6 +289,9 @@ def summarise(raw: pd.DataFrame) -> pd.DataFrame:
 
 
 def rules(prefixes: list[str]) -> None:
+    missing = [p for p in prefixes if not Path(f"{p}.csv").is_file() or p.startswith("-")]
+    if not prefixes or missing:
+        raise SystemExit(f"rules takes the PREFIXes that record wrote; not found: {missing}")
     raw = evaluate(prefixes)
     gap = float(np.max(np.abs(raw["shipped: lower of the ends|mse"] / raw["fit_mse"] - 1)))
     print(f"self-check, shipped rule vs each fit's own MSE: max relative gap {gap:.1e}")
