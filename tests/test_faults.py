@@ -105,6 +105,9 @@ def test_keyboard_interrupt_with_early_stopping_uses_validation_loss(X):
         learning_rate=0.05,
         batch_size=16,
         callbacks=[snapshots, _InterruptAt(epoch=8, batch=2)],
+        # From PCA's start, the start can beat every completed epoch on the
+        # validation rows (it does on some CPUs' float kernels) and be kept instead.
+        init="random",
         **SMALL_NET,
     )
     with pytest.warns(UserWarning, match="best completed epoch by valid_loss"):
@@ -252,22 +255,37 @@ def test_network_worse_than_the_mean_at_the_end_warns(normal_rows):
     assert model.loss_curve_[-1] == pytest.approx(14.4, rel=0.01)
 
 
+class _ShiftOutputsInLastEpoch(Callback):
+    """Add ``shift`` to every output before the last epoch's step: its loss is about
+    ``shift ** 2`` on standardised rows, however the CPU rounds (one batch of 200)."""
+
+    def __init__(self, shift):
+        self.shift = shift
+
+    def on_epoch_begin(self, net, **kwargs):
+        if len(net.history) == net.max_epochs:
+            with torch.no_grad():
+                net.module_.decoder_linear.bias += self.shift
+
+
 def test_no_poor_fit_warning_where_the_pca_start_is_kept(normal_rows):
     # As above, from a PCA start: training ends as badly, the start comes back, and a
-    # warning about the weights that were replaced would mislead.
-    # (At Adam's rate 1 it diverges; at 0.7 the loss goes 0.6, 4.5, ..., 2.9, 32.)
+    # warning about the weights that were replaced would mislead. The bad end is
+    # made (a chaotic learning rate ends differently on other CPUs' float kernels):
+    # a loss near 16 is more than 10 times the reference (about 1), not 100 times.
     params = dict(
         hidden_layer_sizes=(8,),
-        max_epochs=8,
-        learning_rate=0.7,
+        max_epochs=3,
+        learning_rate=1e-3,
         random_state=0,
+        check_start=False,  # the start comes back through _KeepBetterStart alone
         **dict(POOR_FIT_START, init="pca"),
     )
-    model = AutoencoderTransformer(**params)
+    model = AutoencoderTransformer(**params, callbacks=[_ShiftOutputsInLastEpoch(4.0)])
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         model.fit(normal_rows)
-    assert model.loss_curve_[-1] > 10  # the last epoch was as bad ...
+    assert 10 < model.loss_curve_[-1] < 100  # the last epoch was as bad ...
     start = AutoencoderTransformer(**dict(params, max_epochs=1, learning_rate=1e-12))
     start.fit(normal_rows)  # ... and the network kept is the PCA start
     np.testing.assert_allclose(model.transform(normal_rows), start.transform(normal_rows))
@@ -277,8 +295,9 @@ def test_no_poor_fit_warning_where_the_pca_start_is_kept(normal_rows):
     check.reference_ = 1.0
     check.first_epoch_ = 0
     check.on_train_end(model.net_)  # a fresh fit: silent
-    check.first_epoch_ = 3
-    with pytest.warns(ConvergenceWarning, match="ended with a loss of 32"):
+    check.first_epoch_ = 1
+    last = f"{model.loss_curve_[-1]:.3g}"
+    with pytest.warns(ConvergenceWarning, match=f"ended with a loss of {re.escape(last)},"):
         check.on_train_end(model.net_)
 
 
