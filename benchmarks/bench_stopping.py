@@ -91,7 +91,7 @@ def _recording_cross_fit(self, X, weights, seed, candidates):
     per-row errors along each fold's training kept on ``self._stopping_record``."""
     n = X.shape[0]
     if n < 4:
-        return [[-math.inf]] * len(candidates), 0.0
+        return [[-math.inf]] * len(candidates), 0.0, None
     if weights is not None:
         raise SystemExit("the recorder measures unweighted fits only")
     order = np.random.RandomState(seed).permutation(n)
@@ -126,7 +126,7 @@ def _recording_cross_fit(self, X, weights, seed, candidates):
         "curves": curves,
         "max_epochs": self.max_epochs,
     }
-    return trained, start
+    return trained, start, None
 
 
 def _recording_measure(reducer, X_train, X_test, y_train, y_test) -> dict:

@@ -15,6 +15,7 @@ import copy
 import inspect
 import math
 from contextlib import contextmanager, nullcontext
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -33,6 +34,7 @@ from ._callbacks import (
     _DivergenceCheck,
     _EarlyStopping,
     _EpochProgressBar,
+    _HeldOutCurve,
     _InterruptGuard,
     _KeepBetterStart,
     _LearningRateSchedule,
@@ -90,6 +92,72 @@ def _consistent_winner(errors: list[list[float]]) -> int:
         if all(e < c for e, c in zip(errors[i], errors[chosen], strict=True)):
             chosen = i
     return chosen
+
+
+# check_start="conservative": the cross-fit's networks are measured on their held-out
+# halves at the start and at this many evenly spaced epochs, and the full fit stops
+# at the earliest whose error is within this many standard errors of the lowest
+# (measured on both halves of the benchmark tables: benchmarks/README.md, "Eighth
+# round"; a 3-sigma margin is the one that left no pair more than 1% worse than PCA).
+_STOPPING_POINTS = 20
+_STOPPING_MARGIN = 3.0
+
+
+def _stopping_epochs(max_epochs: int) -> frozenset[int]:
+    """The epochs at which ``check_start="conservative"`` measures its cross-fit: 0
+    (the PCA start) to ``max_epochs``, evenly spaced."""
+    points = range(_STOPPING_POINTS + 1)
+    return frozenset(round(max_epochs * j / _STOPPING_POINTS) for j in points)
+
+
+def _mean_and_standard_error(values: np.ndarray, weights: np.ndarray | None):
+    """Mean of ``values`` and its standard error; weighted, over the weights'
+    effective number of rows (Kish's), so that scaling every weight changes nothing."""
+    values = np.asarray(values, dtype=np.float64)
+    if weights is None:
+        return values.mean(), values.std(ddof=1) / math.sqrt(len(values))
+    w = np.asarray(weights, dtype=np.float64) / np.sum(weights)
+    mean = w @ values
+    n_eff = 1.0 / (w @ w)
+    if n_eff <= 1.0:  # one row carries the weight: nothing to estimate the noise from
+        return mean, math.inf
+    variance = (w @ (values - mean) ** 2) * n_eff / (n_eff - 1.0)
+    return mean, math.sqrt(variance / n_eff)
+
+
+def _earliest_within_margin(
+    curve: dict[int, np.ndarray], weights: np.ndarray | None, margin: float = _STOPPING_MARGIN
+) -> int:
+    """The epoch ``check_start="conservative"`` stops at: the earliest of ``curve``
+    (epoch -> the held-out rows' errors) whose mean error exceeds the lowest one's by
+    at most ``margin`` standard errors of their row-by-row difference.
+
+    The lowest of many points is biased low by the choice itself, and on a small
+    table its gain can be the rows' noise; an earlier point, and the PCA start
+    (epoch 0) above all, is kept unless training beats it clearly."""
+    epochs = sorted(curve)
+    means = {e: _mean_and_standard_error(curve[e], weights)[0] for e in epochs}
+    best = min(epochs, key=means.__getitem__)
+    for epoch in epochs:
+        mean, error = _mean_and_standard_error(curve[epoch] - curve[best], weights)
+        if mean <= margin * error:
+            return epoch
+    return best  # not reached: the lowest is within any margin of itself
+
+
+def _training_row_errors(fold, X, net, dataset) -> np.ndarray:
+    """``fold._row_errors(X)`` from ``net`` while it trains on ``dataset``, as the
+    fitted network will give them: in eval mode, its codes' range observed on its
+    training rows (``_train`` observes it again once training ends)."""
+    fold.net_ = net  # the estimator measures through net_, which training then sets
+    module = net.module_
+    module.eval()
+    try:
+        for i, rows in enumerate(_module_rows(dataset)):
+            module.observe_code_range(rows, reset=i == 0)
+        return fold._row_errors(X)
+    finally:
+        module.train()
 
 
 def _interrupted(net) -> bool:
@@ -173,7 +241,7 @@ class _BaseAutoencoder(BaseEstimator):
         "batch_size": [StrOptions({"auto"}), _Number(Integral, 1, None, closed="left")],
         "max_epochs": [_Number(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
-        "check_start": ["boolean"],
+        "check_start": ["boolean", StrOptions({"conservative"})],
         "validation_fraction": [_Number(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [_Number(Integral, 1, None, closed="left")],
         "tol": [_Number(Real, 0, None, closed="left")],
@@ -385,17 +453,30 @@ class _BaseAutoencoder(BaseEstimator):
         else:
             candidates = [self._check_hidden_layer_sizes()]
         checked = epochs is None and self._checks_start(candidates[0])
+        stop = None
         if checked:
-            errors, start = self._cross_fit(X, weights, seed, candidates)
+            errors, start, curves = self._cross_fit(X, weights, seed, candidates)
             chosen = _consistent_winner(errors)
             candidates, trained = [candidates[chosen]], sum(errors[chosen])
+            if curves is not None:
+                stop = _earliest_within_margin(*curves[chosen])
         self.hidden_layer_sizes_ = candidates[0]
         net = self._build_net(X.shape, device, seed)
         if epochs is not None:
             net.max_epochs = epochs
+        elif stop:
+            # Stopped on the unstopped fit's schedule: its first `stop` epochs are
+            # those the cross-fit measured. At 0 it trains, and is set back to its
+            # start, as where check_start=True keeps the start.
+            net.max_epochs = stop
+            schedule = dict(net.callbacks).get("learning_rate_schedule")
+            if schedule is not None:
+                schedule.horizon = self.max_epochs
         self._train(net, dataset, seed)
         # An interrupted fit keeps what it trained, unjudged.
-        self.start_kept_ = bool(checked and not _interrupted(net) and trained >= start)
+        self.start_kept_ = bool(
+            checked and not _interrupted(net) and (trained >= start if stop is None else stop == 0)
+        )
         if self.start_kept_:
             self._reset_to_start(net.module_, dataset)
         self.n_samples_seen_ = X.shape[0]  # rows of positive weight
@@ -775,17 +856,23 @@ class _BaseAutoencoder(BaseEstimator):
 
     def _cross_fit(
         self, X, weights: np.ndarray | None, seed: int, candidates: list
-    ) -> tuple[list[list[float]], float]:
+    ) -> tuple[list[list[float]], float, list | None]:
         """``check_start``'s cross-fit: for each candidate ``hidden_layer_sizes``, the
         held-out errors of networks trained on each half of the rows and measured on
         the other half (one per half), and the summed error of their PCA starts.
 
+        With ``check_start="conservative"`` also, for each candidate, its curve: the
+        epochs of :func:`_stopping_epochs` that both halves' networks reached, each
+        with the held-out rows' errors (both halves, one after the other), and those
+        rows' weights (``None`` without weights); otherwise ``None``.
+
         ``X`` and ``weights`` are the validated training rows and their relative
         weights. With fewer than 4 rows nothing can be held out: every candidate
-        then counts as beating its start."""
+        then counts as beating its start, and no curve is measured."""
         n = X.shape[0]
         if n < 4:
-            return [[-math.inf]] * len(candidates), 0.0
+            return [[-math.inf]] * len(candidates), 0.0, None
+        conservative = self.check_start == "conservative"
         order = np.random.RandomState(seed).permutation(n)
         halves = np.sort(order[: n // 2]), np.sort(order[n // 2 :])
         # The same settings, without the user's callbacks (they are told about the
@@ -798,30 +885,53 @@ class _BaseAutoencoder(BaseEstimator):
             "warm_start": False,
         }
         trained, start = [[] for _ in candidates], 0.0
+        curves: list[list[dict]] = [[] for _ in candidates]
         for fit_rows, held_out in (halves, halves[::-1]):
             held_weights = None if weights is None else weights[held_out]
+            # Otherwise indexed once trained, not held through training.
+            held_rows = X[held_out] if conservative else None
             for i, sizes in enumerate(candidates):
                 fold = type(self)(**{**settings, "hidden_layer_sizes": sizes})
+                if conservative:
+                    curve = _HeldOutCurve(
+                        partial(_training_row_errors, fold, held_rows),
+                        _stopping_epochs(self.max_epochs),
+                    )
+                    fold.set_params(callbacks=[("held_out_curve", curve)])
                 fold_data = fold._fit(X[fit_rows], None if weights is None else weights[fit_rows])
                 if _interrupted(fold.net_):
                     raise KeyboardInterrupt("fit was interrupted while checking its start.")
-                # Held-out rows indexed once trained, not held through training.
                 trained[i].append(fold._held_out_error(X[held_out], held_weights))
+                if conservative:
+                    curves[i].append(curve.curve_)
             # The PCA start of a half does not depend on the hidden layers.
             fold._reset_to_start(fold.net_.module_, fold_data)
             start += fold._held_out_error(X[held_out], held_weights)
-        return trained, start
+        if not conservative:
+            return trained, start, None
+        order = np.concatenate([halves[1], halves[0]])  # the held-out rows, fold by fold
+        joined = None if weights is None else weights[order]
+        joined_curves = []
+        for first, second in curves:
+            common = sorted(set(first) & set(second))
+            curve = {e: np.concatenate([first[e], second[e]]) for e in common}
+            joined_curves.append((curve, joined))
+        return trained, start, joined_curves
 
-    def _held_out_error(self, X, weights: np.ndarray | None) -> float:
-        """Mean reconstruction loss of rows (weighted), in the scaled space, over
-        their observed entries."""
+    def _row_errors(self, X) -> np.ndarray:
+        """Each row's mean reconstruction loss, in the scaled space, over its
+        observed entries."""
 
         def make_means(module):
             terms = self._loss_terms(module)
             return lambda batch: _observed_row_means(terms(batch))
 
-        errors = self._map_errors(self._check_X(X), make_means, 1, per_entry=False)[:, 0]
-        return float(np.average(errors, weights=weights))
+        return self._map_errors(self._check_X(X), make_means, 1, per_entry=False)[:, 0]
+
+    def _held_out_error(self, X, weights: np.ndarray | None) -> float:
+        """Mean reconstruction loss of rows (weighted), in the scaled space, over
+        their observed entries."""
+        return float(np.average(self._row_errors(X), weights=weights))
 
     def _reset_to_start(self, module: torch.nn.Module, dataset) -> None:
         """Set a fitted dense network back to its PCA start for ``dataset``: the linear

@@ -8,6 +8,7 @@
 - :class:`_KeepBetterStart`: a PCA-initialised network ends no worse than it began.
 - :class:`_TrimmedTraining`: robust training on contaminated data (the detector).
 - :class:`_LearningRateSchedule`: ``learning_rate_schedule``.
+- :class:`_HeldOutCurve`: ``check_start="conservative"``'s measurements along training.
 - :class:`_EpochProgressBar`: ``verbose=1``; :func:`_print_epoch_row`: ``verbose=2``.
 
 A new training behaviour (clipping, a schedule) is a callback here, added to the list
@@ -420,21 +421,30 @@ class _LearningRateSchedule(Callback):
     ``schedule`` is a key of :data:`_LEARNING_RATE_SCHEDULES` other than
     ``"constant"``. Every training call (``fit``, each ``partial_fit``) starts again
     from ``learning_rate``. The rate of each epoch is recorded in the history as
-    ``"lr"``.
+    ``"lr"``. ``horizon``: the number of epochs the cosine anneals over, where it is
+    not the call's own (``None``): a fit stopped early by ``check_start="conservative"``
+    follows the first epochs of the unstopped fit's schedule.
     """
 
     def __init__(
-        self, schedule: str, learning_rate: float, monitor: str, patience: int, tol: float
+        self,
+        schedule: str,
+        learning_rate: float,
+        monitor: str,
+        patience: int,
+        tol: float,
+        horizon: int | None = None,
     ) -> None:
         self.schedule = schedule
         self.learning_rate = learning_rate
         self.monitor = monitor
         self.patience = patience
         self.tol = tol
+        self.horizon = horizon
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         self.first_epoch_ = len(net.history)
-        self.n_epochs_ = net.max_epochs
+        self.n_epochs_ = net.max_epochs if self.horizon is None else self.horizon
         self.lr_ = self.learning_rate
         self.best_ = math.inf
         self.wait_ = 0
@@ -461,6 +471,36 @@ class _LearningRateSchedule(Callback):
         if self.wait_ >= self.patience:
             self.lr_ /= _PLATEAU_FACTOR
             self.wait_ = 0
+
+
+class _HeldOutCurve(Callback):
+    """Measure a fresh network on rows it does not train on, along its training.
+
+    ``measure(net, dataset)`` (``dataset``: the training rows) returns the other
+    rows' errors (an array, one per row) as a fitted network would give them; it is
+    called before the first epoch (epoch 0, the network's start) and at the end of
+    every epoch in ``epochs``. ``curve_`` maps each measured epoch to its errors.
+    ``measure`` must leave training as it was (the module back in training mode, no
+    random draw), so that a network trained with the callback ends as it would
+    without.
+    """
+
+    def __init__(self, measure, epochs) -> None:
+        self.measure = measure
+        self.epochs = epochs
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        self.dataset_, self.curve_ = X, {}
+        if not len(net.history):
+            self.curve_[0] = self.measure(net, X)
+
+    def on_epoch_end(self, net, **kwargs):
+        epoch = len(net.history)
+        if epoch in self.epochs:
+            self.curve_[epoch] = self.measure(net, self.dataset_)
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        self.dataset_ = None  # not held past training
 
 
 # ------------------------------------------------------------------ progress

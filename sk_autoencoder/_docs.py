@@ -59,7 +59,7 @@ n_components : int, default={n_components}
         ``init_linear_path(X)`` method is given the scaled training rows with
         ``"pca"``.
 
-    check_start : bool, default={check_start}
+    check_start : bool or "conservative", default={check_start}
         With ``init="pca"`` (and no ``noise``), whether ``fit`` also checks on
         held-out rows that the trained network beats its PCA start: before it,
         networks with the same settings are trained on each half of the rows (a
@@ -70,8 +70,15 @@ n_components : int, default={n_components}
         PCA's reconstruction (``start_kept_``). This catches networks that fit
         their training rows better than PCA but new rows worse (small or nearly
         linear tables), at about twice the fit time per candidate;
-        ``partial_fit`` and continued training do not check. Measured in the user
-        guide's "How training converges".
+        ``partial_fit`` and continued training do not check. ``"conservative"``:
+        the same cross-fit, whose networks are also measured on their held-out
+        halves every ``max_epochs / 20`` epochs; the fitted network stops training
+        at the earliest of those epochs whose held-out error is within 3 standard
+        errors (over the held-out rows) of the lowest, on the learning rates of the
+        unstopped run, and keeps PCA's start where that is the start. A network
+        then replaces PCA only where it beats it clearly: for users who need no
+        worse than PCA more than a lower median error. Measured in the user guide's
+        "How training converges".
 
     loss : {loss_choices}, default="mse"
         Reconstruction loss per entry, which training minimises and every score
@@ -295,7 +302,8 @@ n_features_in_ : int
         ``net_.history`` the per-epoch training record.
 
     n_iter_ : int
-        Number of epochs run.
+        Number of epochs run (fewer than ``max_epochs`` where
+        ``check_start="conservative"`` stopped the fit early).
 
     loss_curve_ : list of float
         Mean training loss of each epoch.

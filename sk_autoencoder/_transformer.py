@@ -75,7 +75,11 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     to 0.585 and 0.823 to 0.797 standardised) and takes the digits to 0.60-0.67,
     0.52-0.55 and 0.49-0.51 of PCA's error at k = 2, 4, 8 (0.68-0.71, 0.58-0.60 and
     0.55-0.57 with one layer). Together they cost about 4 times the fit time of one
-    training run (digits: 6 s).
+    training run (digits: 6 s). ``check_start="conservative"`` also stops training
+    where the halves' gain is within 3 standard errors of their best: on the
+    benchmark no pair ended more than 1% worse than PCA (1-2 per half with
+    ``True``), at a median ratio of 0.70 and 0.96 instead of 0.64 and 0.86 in the
+    data's own units.
 
     See Also
     --------

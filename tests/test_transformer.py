@@ -4,14 +4,16 @@ output, decoding errors. What it shares with the detector is in test_common.py."
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from _shared import FAST
+from sklearn.datasets import load_iris, load_wine
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GridSearchCV
+from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sk_autoencoder import AutoencoderTransformer
+from sk_autoencoder import AutoencoderTransformer, _base
 
 
 def _reconstruction_mse(model, X):
@@ -264,6 +266,92 @@ def test_check_start_fits_are_not_shown_to_user_callbacks():
     assert seen == list(range(1, 8))  # only the fit asked for
 
 
+# Held-out errors of four rows at three epochs (epoch 20 lowest), worked by hand:
+# epoch 0 - epoch 20 = [0.6, 0.2, 0.3, 0.3], mean 0.35, standard error 0.0866;
+# epoch 10 - epoch 20 = [0.1, 0.1, 0.0, 0.2], mean 0.1, standard error 0.0408.
+_CURVE = {
+    0: np.array([1.0, 1.0, 1.0, 1.0]),
+    10: np.array([0.5, 0.9, 0.7, 0.9]),
+    20: np.array([0.4, 0.8, 0.7, 0.7]),
+}
+
+
+@pytest.mark.parametrize(
+    "margin, epoch",
+    [(5.0, 0), (3.0, 10), (2.0, 20), (0.0, 20)],  # 0.35 <= 5 x 0.0866; 0.1 <= 3 x 0.0408
+)
+def test_conservative_stop_is_the_earliest_epoch_within_the_margin(margin, epoch):
+    assert _base._earliest_within_margin(_CURVE, None, margin) == epoch
+    # Weights of one value are no weights; scaling them changes nothing.
+    assert _base._earliest_within_margin(_CURVE, np.full(4, 7.0), margin) == epoch
+
+
+def test_weighted_standard_error_by_hand():
+    # Weights 1/4 and 3/4: mean 0.75; Kish's effective rows 1 / (1/16 + 9/16) = 1.6;
+    # variance (1/4 x 0.5625 + 3/4 x 0.0625) x 1.6 / 0.6 = 0.5; error sqrt(0.5 / 1.6).
+    mean, error = _base._mean_and_standard_error(np.array([0.0, 1.0]), np.array([1.0, 3.0]))
+    assert mean == pytest.approx(0.75)
+    assert error == pytest.approx(np.sqrt(0.5 / 1.6))
+    values = np.array([0.6, 0.2, 0.3, 0.3])
+    assert _base._mean_and_standard_error(values, np.ones(4)) == pytest.approx(
+        _base._mean_and_standard_error(values, None)
+    )
+    assert _base._mean_and_standard_error(values, np.array([0, 0, 1.0, 0]))[1] == np.inf
+
+
+def test_conservative_stop_follows_the_unstopped_fit(monkeypatch):
+    # A fit stopped at epoch 40 of 100 is the unstopped fit's network after 40 epochs:
+    # the cosine schedule keeps its horizon (otherwise its rates would anneal to 0 by
+    # epoch 40 and the weights differ).
+    from skorch.callbacks import Callback
+
+    class Snapshots(Callback):
+        def on_train_begin(self, net, **kwargs):
+            self.states_ = {}
+
+        def on_epoch_end(self, net, **kwargs):
+            state = net.module_.state_dict()
+            self.states_[len(net.history)] = {k: v.clone() for k, v in state.items()}
+
+    seen = []
+
+    def stop_at_40(curve, weights):
+        seen.append(sorted(curve))
+        return 40
+
+    monkeypatch.setattr(_base, "_earliest_within_margin", stop_at_40)
+    X = load_wine().data
+    params = dict(n_components=2, hidden_layer_sizes=(16,), max_epochs=100, random_state=0)
+    stopped = AutoencoderTransformer(check_start="conservative", **params).fit(X)
+    assert seen == [list(range(0, 101, 5))]  # the start and every max_epochs / 20
+    assert stopped.n_iter_ == 40 and not stopped.start_kept_
+    snapshots = Snapshots()
+    unstopped = AutoencoderTransformer(check_start=False, callbacks=[snapshots], **params)
+    unstopped.fit(X)
+    assert unstopped.n_iter_ == 100
+    for name, value in stopped.net_.module_.state_dict().items():
+        if name not in ("code_low", "code_high"):  # observed once training ends
+            torch.testing.assert_close(value, snapshots.states_[40][name], rtol=0, atol=0)
+    assert stopped.loss_curve_ == unstopped.loss_curve_[:40]
+
+
+def test_conservative_check_keeps_pca_where_the_network_loses_on_new_rows():
+    # Iris, standardised, 25% held out (seed 1): the default's network beats PCA on
+    # both halves of the training rows and is 10% worse on the test rows (measured
+    # 1.105); the conservative check sees no clear gain and keeps PCA's start.
+    X = StandardScaler().fit_transform(load_iris().data)
+    X_train, X_test = train_test_split(X, test_size=0.25, random_state=1)
+    pca_error = _reconstruction_mse(PCA(2).fit(X_train), X_test)
+    default = AutoencoderTransformer(n_components=2, random_state=1).fit(X_train)
+    assert not default.start_kept_
+    assert _reconstruction_mse(default, X_test) > 1.05 * pca_error
+    conservative = AutoencoderTransformer(
+        n_components=2, check_start="conservative", random_state=1
+    ).fit(X_train)
+    assert conservative.start_kept_
+    assert _reconstruction_mse(conservative, X_test) == pytest.approx(pca_error, rel=1e-5)
+
+
 # ------------------------------------------------------------------ hidden_layer_sizes="auto"
 @pytest.mark.parametrize(
     "trained, start, widths, kept",
@@ -279,7 +367,7 @@ def test_auto_hidden_layers_take_the_cross_fit_winner(monkeypatch, trained, star
 
     def cross_fit(self, X, weights, seed, candidates):
         calls.append(candidates)
-        return trained, start
+        return trained, start, None
 
     monkeypatch.setattr(AutoencoderTransformer, "_cross_fit", cross_fit)
     X = np.random.RandomState(0).normal(size=(80, 6))
