@@ -3,9 +3,9 @@
 ``record`` runs ``bench_reduction.py`` as shipped (same arguments) and records, for
 every transformer fit with ``check_start``:
 
-- its cross-fit: for each candidate and half, the per-row held-out errors every
-  ``max_epochs / 20`` epochs (epoch 0 is the PCA start, ``max_epochs`` the trained
-  network);
+- its cross-fit: for each candidate, the per-row held-out errors of both halves
+  every ``max_epochs / 20`` epochs (epoch 0 is the PCA start, ``max_epochs`` the
+  trained network), measured as ``check_start="conservative"`` measures them;
 - its full fit: the test rows' MSE (the benchmark's units) and downstream score at
   the same epochs.
 
@@ -24,108 +24,46 @@ measuring tool, not an API.
 
 from __future__ import annotations
 
-import math
 import pickle
 import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from skorch.callbacks import Callback
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_reduction  # noqa: E402
 
 from sk_autoencoder import AutoencoderTransformer, _base  # noqa: E402
+from sk_autoencoder._callbacks import _HeldOutCurve  # noqa: E402
 
-N_PROBES = 20  # as many points along training as the seventh round measured
 _RECORDS: dict = {}
 _CURRENT: dict = {}
-
-
-def _row_errors(estimator, X) -> np.ndarray:
-    """Per-row reconstruction loss in the scaled space (``_held_out_error``'s terms)."""
-
-    def make_means(module):
-        terms = estimator._loss_terms(module)
-        return lambda batch: _base._observed_row_means(terms(batch))
-
-    errors = estimator._map_errors(estimator._check_X(X), make_means, 1, per_entry=False)
-    return errors[:, 0].copy()
-
-
-class _Probe(Callback):
-    """Measure the net as a fitted one would be (eval mode, codes' range observed on
-    its training rows) at the start and every ``every`` epochs."""
-
-    def __init__(self, evaluate, every: int) -> None:
-        self.evaluate = evaluate
-        self.every = every
-
-    def _measure(self, net, epoch: int) -> None:
-        module = net.module_
-        module.eval()
-        try:
-            for i, rows in enumerate(_base._module_rows(self.dataset_)):
-                module.observe_code_range(rows, reset=i == 0)
-            self.errors_[epoch] = self.evaluate(net)
-        finally:
-            module.train()
-
-    def on_train_begin(self, net, X=None, y=None, **kwargs):
-        self.dataset_, self.errors_ = X, {}
-        if not len(net.history):
-            self._measure(net, 0)
-
-    def on_epoch_end(self, net, **kwargs):
-        if len(net.history) % self.every == 0:
-            self._measure(net, len(net.history))
-
-
-def _every(max_epochs: int) -> int:
-    return max(1, -(-max_epochs // N_PROBES))
+_library_cross_fit = _base._BaseAutoencoder._cross_fit
 
 
 def _recording_cross_fit(self, X, weights, seed, candidates):
-    """``_BaseAutoencoder._cross_fit`` (same halves, settings and results), with the
-    per-row errors along each fold's training kept on ``self._stopping_record``."""
-    n = X.shape[0]
-    if n < 4:
-        return [[-math.inf]] * len(candidates), 0.0, None
+    """``_BaseAutoencoder._cross_fit`` with ``check_start="conservative"``'s curves
+    measured for every candidate and kept on ``self._stopping_record``; the fit is
+    given no curves, so it decides as its own ``check_start`` does."""
     if weights is not None:
         raise SystemExit("the recorder measures unweighted fits only")
-    order = np.random.RandomState(seed).permutation(n)
-    halves = np.sort(order[: n // 2]), np.sort(order[n // 2 :])
-    settings = {
-        **self.get_params(deep=False),
-        "check_start": False,
-        "callbacks": None,
-        "verbose": 0,
-        "warm_start": False,
-    }
-    trained, start = [[] for _ in candidates], 0.0
-    curves: list[list[dict]] = [[] for _ in candidates]
-    for fit_rows, held_out in (halves, halves[::-1]):
-        for i, sizes in enumerate(candidates):
-            fold = type(self)(**{**settings, "hidden_layer_sizes": sizes})
-
-            def evaluate(net, fold=fold, held_out=held_out):
-                fold.net_ = net
-                return _row_errors(fold, X[held_out])
-
-            probe = _Probe(evaluate, _every(self.max_epochs))
-            fold.set_params(callbacks=[("probe", probe)])
-            fold_data = fold._fit(X[fit_rows], None)
-            trained[i].append(float(_row_errors(fold, X[held_out]).mean()))
-            curves[i].append(probe.errors_)
-        fold._reset_to_start(fold.net_.module_, fold_data)
-        start += float(_row_errors(fold, X[held_out]).mean())
-    self._stopping_record = {
-        "trained": trained,
-        "start": start,
-        "curves": curves,
-        "max_epochs": self.max_epochs,
-    }
+    given = self.check_start
+    self.check_start = "conservative"  # the folds are built with check_start=False
+    try:
+        trained, start, curves = _library_cross_fit(self, X, weights, seed, candidates)
+    finally:
+        self.check_start = given
+    n = X.shape[0]
+    self._stopping_record = None
+    if curves is not None:
+        self._stopping_record = {
+            "trained": trained,
+            "start": start,
+            "curves": [curve for curve, _ in curves],
+            "max_epochs": self.max_epochs,
+            "split": n - n // 2,  # rows of the first fold's held-out half
+        }
     return trained, start, None
 
 
@@ -133,20 +71,22 @@ def _recording_measure(reducer, X_train, X_test, y_train, y_test) -> dict:
     if not isinstance(reducer, AutoencoderTransformer):
         return _plain_measure(reducer, X_train, X_test, y_train, y_test)
 
-    def evaluate(net):
+    def evaluate(net, dataset):
         reducer.net_ = net  # set again when the fit ends
         reducer.n_components_ = reducer.n_components
-        Z = reducer.transform(X_test)
-        mse = float(np.mean((reducer.inverse_transform(Z) - X_test) ** 2))
-        return mse, bench_reduction._downstream(reducer.transform(X_train), Z, y_train, y_test)
+        with _base._as_fitted(net, dataset):
+            Z = reducer.transform(X_test)
+            mse = float(np.mean((reducer.inverse_transform(Z) - X_test) ** 2))
+            Z_train = reducer.transform(X_train)
+        return mse, bench_reduction._downstream(Z_train, Z, y_train, y_test)
 
-    probe = _Probe(evaluate, _every(reducer.max_epochs))
+    probe = _HeldOutCurve(evaluate, _base._stopping_epochs(reducer.max_epochs))
     reducer.set_params(callbacks=[("test_probe", probe)])
     result = _plain_measure(reducer, X_train, X_test, y_train, y_test)
     key = (_CURRENT["table"], _CURRENT["seed"], _CURRENT["units"], reducer.n_components)
     _RECORDS[key] = {
         "cross_fit": getattr(reducer, "_stopping_record", None),
-        "test": dict(probe.errors_),
+        "test": dict(probe.curve_),
         "mse": result["mse"],
     }
     return result
@@ -181,28 +121,26 @@ def record(argv: list[str]) -> None:
 
 
 # ------------------------------------------------------------------ rules
-def _epochs(cross_fit, i, points: int | None) -> list[int]:
-    """The recorded epochs both halves reached; with ``points``, only the ends and
-    the ``points - 1`` equally spaced epochs between them."""
-    common = set.intersection(*(set(c) for c in cross_fit["curves"][i]))
-    if points is not None:
-        M = cross_fit["max_epochs"]
-        common &= {round(M * j / points) for j in range(points + 1)}
-    return sorted(common)
-
-
-def _rows(cross_fit, i, epoch) -> np.ndarray:
-    return np.concatenate([c[epoch] for c in cross_fit["curves"][i]])
+def _curve(cross_fit, i, points: int | None) -> dict:
+    """Candidate ``i``'s curve (epoch -> held-out rows' errors, both halves); with
+    ``points``, only the ends and the ``points - 1`` equally spaced epochs between."""
+    curve = cross_fit["curves"][i]
+    if points is None:
+        return curve
+    M = cross_fit["max_epochs"]
+    keep = {round(M * j / points) for j in range(points + 1)}
+    return {e: rows for e, rows in curve.items() if e in keep}
 
 
 def lowest(points: int | None):
-    """The epoch of lowest summed held-out error (``points=1``: the two ends, which
-    is the shipped rule)."""
+    """The epoch of lowest summed held-out error of the two halves (``points=1``:
+    the two ends, which is the shipped rule)."""
 
     def rule(cross_fit, i):
+        split = cross_fit["split"]
         errors = {
-            e: sum(c[e].mean() for c in cross_fit["curves"][i])
-            for e in _epochs(cross_fit, i, points)
+            e: rows[:split].mean() + rows[split:].mean()
+            for e, rows in _curve(cross_fit, i, points).items()
         }
         return min(errors, key=errors.get)
 
@@ -211,16 +149,11 @@ def lowest(points: int | None):
 
 def within_se(points: int | None, z: float):
     """The earliest epoch (closest to the PCA start) whose held-out error is within
-    ``z`` paired standard errors (over the held-out rows) of the lowest one."""
+    ``z`` paired standard errors (over the held-out rows) of the lowest one: the
+    library's rule (``z=3``, all points: ``check_start="conservative"``)."""
 
     def rule(cross_fit, i):
-        epochs = _epochs(cross_fit, i, points)
-        rows = {e: _rows(cross_fit, i, e) for e in epochs}
-        best = min(epochs, key=lambda e: rows[e].mean())
-        for e in epochs:
-            d = rows[e] - rows[best]
-            if d.mean() <= z * d.std(ddof=1) / math.sqrt(len(d)):
-                return e
+        return _base._earliest_within_margin(_curve(cross_fit, i, points), None, z)
 
     return rule
 

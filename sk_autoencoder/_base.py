@@ -145,19 +145,27 @@ def _earliest_within_margin(
     return best  # not reached: the lowest is within any margin of itself
 
 
-def _training_row_errors(fold, X, net, dataset) -> np.ndarray:
-    """``fold._row_errors(X)`` from ``net`` while it trains on ``dataset``, as the
-    fitted network will give them: in eval mode, its codes' range observed on its
-    training rows (``_train`` observes it again once training ends)."""
-    fold.net_ = net  # the estimator measures through net_, which training then sets
+@contextmanager
+def _as_fitted(net, dataset):
+    """A net that is training on ``dataset``, as the fitted network will be: its
+    module in eval mode, its codes' range observed on the training rows (``_train``
+    observes it again once training ends); back in training mode afterwards."""
     module = net.module_
     module.eval()
     try:
         for i, rows in enumerate(_module_rows(dataset)):
             module.observe_code_range(rows, reset=i == 0)
-        return fold._row_errors(X)
+        yield module
     finally:
         module.train()
+
+
+def _training_row_errors(fold, X, net, dataset) -> np.ndarray:
+    """``fold._row_errors(X)`` from ``net`` while it trains on ``dataset``, as the
+    fitted network will give them."""
+    fold.net_ = net  # the estimator measures through net_, which training then sets
+    with _as_fitted(net, dataset):
+        return fold._row_errors(X)
 
 
 def _interrupted(net) -> bool:
