@@ -158,6 +158,22 @@ def within_se(points: int | None, z: float):
     return rule
 
 
+def lower_bound(points: int | None, z: float):
+    """The epoch whose gain over the PCA start has the highest lower bound, the mean
+    gain less ``z`` paired standard errors; the start where no bound is positive."""
+
+    def rule(cross_fit, i):
+        curve = _curve(cross_fit, i, points)
+        bounds = {0: 0.0}
+        for e, rows in curve.items():
+            if e:
+                mean, error = _base._mean_and_standard_error(curve[0] - rows, None)
+                bounds[e] = mean - z * error
+        return max(sorted(bounds), key=bounds.__getitem__)
+
+    return rule
+
+
 RULES = {
     "shipped: lower of the ends": lowest(1),
     "lowest of 20 points (7th round)": lowest(None),
@@ -169,6 +185,11 @@ RULES = {
     "20 points, 1 SE": within_se(None, 1.0),
     "20 points, 2 SE": within_se(None, 2.0),
     "20 points, 3 SE": within_se(None, 3.0),
+    "ends, 3 SE": within_se(1, 3.0),
+    "lower bound, 4 points, 2 SE": lower_bound(4, 2.0),
+    "lower bound, 4 points, 3 SE": lower_bound(4, 3.0),
+    "lower bound, 20 points, 2 SE": lower_bound(None, 2.0),
+    "lower bound, 20 points, 3 SE": lower_bound(None, 3.0),
 }
 ORACLE = "bound: best test epoch"
 
