@@ -33,9 +33,8 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from bench_reduction import BASELINE, _parse_config, _split, tables
+from bench_reduction import BASELINE, _parse_config, _split, in_units, tables
 from sklearn.decomposition import PCA
-from sklearn.preprocessing import StandardScaler
 
 from sk_autoencoder import AutoencoderTransformer
 
@@ -51,9 +50,7 @@ def refit(fit: pd.Series, loader, params: dict, max_rows: int) -> dict:
     """One recorded fit, refitted: its paired test-row figures against PCA."""
     X, y = loader()
     X_train, X_test, _, _ = _split(fit["table"], X, y, int(fit["seed"]), max_rows)
-    if fit["units"] == "standardised":
-        scaler = StandardScaler().fit(X_train)
-        X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+    X_train, X_test = in_units(fit["units"], X_train, X_test)
     k, seed = int(fit["k"]), int(fit["seed"])
     pca = _row_errors(PCA(n_components=k, random_state=seed), X_train, X_test)
     net = _row_errors(

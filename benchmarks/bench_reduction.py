@@ -131,6 +131,15 @@ def _split(name, X, y, seed, max_rows):
     return X_train, X_test, y_train, y_test
 
 
+def in_units(unit: str, X_train, X_test):
+    """The split in ``unit``: as it comes (``"own"``), or ``"standardised"`` by a
+    ``StandardScaler`` fitted on the training rows."""
+    if unit == "own":
+        return X_train, X_test
+    scaler = StandardScaler().fit(X_train)
+    return scaler.transform(X_train), scaler.transform(X_test)
+
+
 def _downstream(Z_train, Z_test, y_train, y_test) -> float:
     """Logistic regression on standardised codes: ROC-AUC if binary, else accuracy;
     NaN where the training rows hold one class (a subsample of a table with a few
@@ -165,11 +174,7 @@ def run_table(name, loader, configs, seeds, ks, units, max_rows) -> list[dict]:
     for seed in seeds:
         X_train, X_test, y_train, y_test = _split(name, X, y, seed, max_rows)
         for unit in units:
-            if unit == "standardised":
-                scaler = StandardScaler().fit(X_train)
-                Xtr, Xte = scaler.transform(X_train), scaler.transform(X_test)
-            else:
-                Xtr, Xte = X_train, X_test
+            Xtr, Xte = in_units(unit, X_train, X_test)
             for k in ks:
                 if k >= X.shape[1]:
                     continue
